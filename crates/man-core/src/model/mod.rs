@@ -1,0 +1,3 @@
+pub mod resnet;
+
+pub use resnet::ResNet18;

@@ -1,0 +1,61 @@
+//! What the addon runs on: the libtorch it was built against, devices, threads.
+
+use serde::Serialize;
+
+/// The libtorch version whose headers this crate was compiled against
+/// (read by build.rs from `torch/version.h`).
+pub const TORCH_VERSION: &str = env!("MAN_TORCH_VERSION");
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeInfo {
+    pub torch_version: String,
+    pub cuda_available: bool,
+    pub cuda_device_count: i64,
+    pub threads: i32,
+    pub core_version: String,
+}
+
+pub fn runtime_info() -> RuntimeInfo {
+    RuntimeInfo {
+        torch_version: TORCH_VERSION.to_string(),
+        cuda_available: tch::Cuda::is_available(),
+        cuda_device_count: tch::Cuda::device_count(),
+        threads: tch::get_num_threads(),
+        core_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// Sets libtorch's intra-op thread count; 0 leaves libtorch's default.
+pub fn set_threads(n: i32) {
+    if n > 0 {
+        tch::set_num_threads(n);
+    }
+}
+
+/// Resolves a device name (`auto`, `cpu`, `cuda`, `cuda:N`).
+pub fn parse_device(name: &str) -> crate::Result<tch::Device> {
+    match name {
+        "auto" => Ok(tch::Device::cuda_if_available()),
+        "cpu" => Ok(tch::Device::Cpu),
+        "cuda" => {
+            if tch::Cuda::is_available() {
+                Ok(tch::Device::Cuda(0))
+            } else {
+                Err(crate::ManError::Config(
+                    "device 'cuda' was asked for but libtorch sees no CUDA device".into(),
+                ))
+            }
+        }
+        other => match other.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
+            Some(i) if (i as i64) < tch::Cuda::device_count() => Ok(tch::Device::Cuda(i)),
+            Some(i) => Err(crate::ManError::Config(format!(
+                "device 'cuda:{i}' does not exist ({} CUDA devices)",
+                tch::Cuda::device_count()
+            ))),
+            None => Err(crate::ManError::Config(format!(
+                "unknown device '{other}' (expected auto, cpu, cuda or cuda:N)"
+            ))),
+        },
+    }
+}

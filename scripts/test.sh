@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole suite: libtorch, the addon, TypeScript, cargo tests, ava specs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+npm run --silent build:native
+npm run --silent build:ts
+npm run --silent test:rust
+npx ava
