@@ -53,7 +53,15 @@ pub fn sharpness(img: &mut [u8], width: usize, height: usize, factor: f32, smoot
         for x in 1..width - 1 {
             for c in 0..3 {
                 let at = |dx: usize, dy: usize| u32::from(img[(y + dy - 1) * stride + (x + dx - 1) * 3 + c]);
-                let sum = at(0, 0) + at(1, 0) + at(2, 0) + at(0, 1) + 5 * at(1, 1) + at(2, 1) + at(0, 2) + at(1, 2) + at(2, 2);
+                let sum = at(0, 0)
+                    + at(1, 0)
+                    + at(2, 0)
+                    + at(0, 1)
+                    + 5 * at(1, 1)
+                    + at(2, 1)
+                    + at(0, 2)
+                    + at(1, 2)
+                    + at(2, 2);
                 smooth[y * stride + x * 3 + c] = ((sum as f32) / 13.0 + 0.5) as u8;
             }
         }

@@ -18,8 +18,8 @@ use rayon::prelude::*;
 
 use crate::{ManError, Result};
 use cache::{ImageStore, Source};
-pub use normalise::{IMAGENET_MEAN, IMAGENET_STD};
 use normalise::Normaliser;
+pub use normalise::{IMAGENET_MEAN, IMAGENET_STD};
 use views::Scratch;
 
 /// Which augmentation pipeline of METHOD.md produces a batch.
@@ -134,7 +134,11 @@ impl Dataset {
             (0..self.len())
                 .into_par_iter()
                 .filter_map(|index| {
-                    self.store.get(index).err().map(|error| DecodeFailure { index, path: self.store.name(index), error })
+                    self.store.get(index).err().map(|error| DecodeFailure {
+                        index,
+                        path: self.store.name(index),
+                        error,
+                    })
                 })
                 .collect()
         })
@@ -145,7 +149,10 @@ impl Dataset {
     /// (0 for training batches).
     pub fn batch(&self, indices: &[u32], view: View, epoch: u32, salt: u64) -> Result<Vec<f32>> {
         if let Some(&bad) = indices.iter().find(|&&i| i as usize >= self.len()) {
-            return Err(ManError::Config(format!("image index {bad} out of range: the dataset has {} images", self.len())));
+            return Err(ManError::Config(format!(
+                "image index {bad} out of range: the dataset has {} images",
+                self.len()
+            )));
         }
         let side = self.opts.image_size as usize;
         let per_image = 3 * side * side;
@@ -163,7 +170,15 @@ impl Dataset {
         Ok(out)
     }
 
-    fn write_view(&self, index: u32, view: View, epoch: u32, salt: u64, dst: &mut [f32], s: &mut Scratch) -> Result<()> {
+    fn write_view(
+        &self,
+        index: u32,
+        view: View,
+        epoch: u32,
+        salt: u64,
+        dst: &mut [f32],
+        s: &mut Scratch,
+    ) -> Result<()> {
         let img = self.store.get(index as usize)?;
         let side = self.opts.image_size as usize;
         let mut rng = rng::Rng::new(rng::sample_seed(self.opts.seed, epoch, index, view.tag(), salt));

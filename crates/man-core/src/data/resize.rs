@@ -132,7 +132,9 @@ pub fn resize_normalise_chw(
         let (r_plane, rest) = dst.split_at_mut(plane);
         let (g_plane, b_plane) = rest.split_at_mut(plane);
         let row = o * out..(o + 1) * out;
-        for (((px, r), g), b) in s.acc.chunks_exact(3).zip(&mut r_plane[row.clone()]).zip(&mut g_plane[row.clone()]).zip(&mut b_plane[row]) {
+        for (((px, r), g), b) in
+            s.acc.chunks_exact(3).zip(&mut r_plane[row.clone()]).zip(&mut g_plane[row.clone()]).zip(&mut b_plane[row])
+        {
             // Clamp like the u8 round trip of PIL would, so overshoot cannot leak.
             *r = px[0].clamp(0.0, 255.0) * scale[0] + bias[0];
             *g = px[1].clamp(0.0, 255.0) * scale[1] + bias[1];
