@@ -60,6 +60,9 @@ net = ResNet18(1000)
 with torch.no_grad():
     # Non-trivial BatchNorm state, so that eval mode depends on every buffer.
     for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            # torchvision's init keeps activations, and so the logits, of order one.
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
         if isinstance(m, nn.BatchNorm2d):
             m.weight.uniform_(0.5, 1.5)
             m.bias.uniform_(-0.2, 0.2)
@@ -88,6 +91,7 @@ torch.save(bad, os.path.join(out, 'resnet18_broken.pth'))
 only_missing = collections.OrderedDict(sd)
 del only_missing['layer1.0.conv1.weight']
 torch.save(only_missing, os.path.join(out, 'resnet18_missing.pth'))
+assert logits.abs().mean() > 0.1, logits
 with open(os.path.join(out, 'expected.json'), 'w') as f:
     json.dump({'x': raw(x), 'x_shape': list(x.shape), 'logits': raw(logits)}, f)
 "#;

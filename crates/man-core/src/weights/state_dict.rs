@@ -136,7 +136,15 @@ fn materialize(name: &str, t: &TensorRef, storage: &[u8], swap: bool, max_bytes:
 fn copy_strided(t: &TensorRef, view: &[u8], es: usize, out: &mut Vec<u8>) {
     // Dimensions of size 1 never move the index; dropping them also keeps
     // the loop below short whatever the file declares.
-    let dims: Vec<(usize, usize)> = t.size.iter().copied().zip(t.stride.iter().copied()).filter(|&(d, _)| d != 1).collect();
+    let mut dims: Vec<(usize, usize)> = Vec::with_capacity(t.size.len());
+    for (d, st) in t.size.iter().copied().zip(t.stride.iter().copied()).filter(|&(d, _)| d != 1) {
+        // Merging dims that are contiguous with each other turns an ordinary
+        // tensor into a single run, one copy.
+        match dims.last_mut() {
+            Some(outer) if outer.1 == d * st => *outer = (outer.0 * d, st),
+            _ => dims.push((d, st)),
+        }
+    }
     let (outer, run) = match dims.split_last() {
         Some((&(d, 1), rest)) => (rest, d),
         _ => (&dims[..], 1),

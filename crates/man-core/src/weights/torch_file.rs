@@ -22,7 +22,7 @@ pub struct TorchFile<'a> {
 }
 
 enum Storages<'a> {
-    Zip { archive: ZipArchive<Cursor<&'a [u8]>>, prefix: String },
+    Zip { archive: ZipArchive<Cursor<&'a [u8]>>, prefix: String, file: &'a [u8] },
     Legacy(HashMap<String, &'a [u8]>),
 }
 
@@ -33,9 +33,18 @@ impl<'a> TorchFile<'a> {
             Storages::Legacy(map) => {
                 map.get(key).map(|b| Cow::Borrowed(*b)).ok_or_else(|| format!("storage {key} is not in the file"))
             }
-            Storages::Zip { archive, prefix } => {
+            Storages::Zip { archive, prefix, file } => {
                 let name = format!("{prefix}data/{key}");
                 let mut entry = archive.by_name(&name).map_err(|e| format!("storage {name}: {e}"))?;
+                // torch stores storages uncompressed: borrow them from the file.
+                if entry.compression() == zip::CompressionMethod::Stored {
+                    let start = usize::try_from(entry.data_start()).ok();
+                    let end = start.zip(usize::try_from(entry.compressed_size()).ok()).and_then(|(s, n)| s.checked_add(n));
+                    if let Some(bytes) = start.zip(end).and_then(|(s, e)| file.get(s..e)) {
+                        return Ok(Cow::Borrowed(bytes));
+                    }
+                    return Err(format!("storage {name} reaches past the end of the file"));
+                }
                 let mut out = Vec::with_capacity((entry.size() as usize).min(1 << 30));
                 entry.read_to_end(&mut out).map_err(|e| format!("storage {name}: {e}"))?;
                 Ok(Cow::Owned(out))
@@ -72,7 +81,7 @@ pub fn read_zip(bytes: &[u8]) -> Result<TorchFile<'_>, String> {
         .then_some("it is a TorchScript archive (torch.jit.save); save model.state_dict() with torch.save instead");
     let mut pos = 0;
     let root = unpickle(&pickle, &mut pos, &mut zip_persistent_load).map_err(|e| format!("{pkl}: {e}"))?;
-    Ok(TorchFile { root, big_endian, hint, storages: Storages::Zip { archive, prefix } })
+    Ok(TorchFile { root, big_endian, hint, storages: Storages::Zip { archive, prefix, file: bytes } })
 }
 
 fn read_entry(archive: &mut ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Vec<u8>, String> {
