@@ -73,6 +73,38 @@ torch.save(full, os.path.join(out, 'legacy.pth'), _use_new_zipfile_serialization
 torch.save(wrapped, os.path.join(out, 'wrapped.pth.tar'))
 torch.save(wrapped, os.path.join(out, 'wrapped_legacy.pth.tar'), _use_new_zipfile_serialization=False)
 torch.save(torch.nn.Linear(2, 2), os.path.join(out, 'whole_module.pt'), _use_new_zipfile_serialization=False)
+# Storage views of the legacy format (PyTorch < 1.0 wrote them; torch.save
+# no longer does), written by hand in that layout and checked with torch.load.
+import pickle, struct
+class View:
+    def __init__(self, view):
+        self.view = view
+class Rebuilt:
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, size, stride, False, OD())
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2, self.args)
+class LegacyPickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, View):
+            return ('storage', torch.FloatStorage, '0', 'cpu', 20, obj.view)
+        return None
+root = torch.randn(20)
+with open(os.path.join(out, 'legacy_views.pth'), 'wb') as f:
+    pickle.dump(0x1950a86a20f9469cfc6c, f, protocol=2)
+    pickle.dump(1001, f, protocol=2)
+    pickle.dump(dict(protocol_version=1001, little_endian=True, type_sizes=dict(short=2, int=4, long=4)), f, protocol=2)
+    LegacyPickler(f, protocol=2).dump(OD(
+        viewed=Rebuilt(View(('1', 4, 10)), 1, (2, 3), (3, 1)),
+        strided=Rebuilt(View(None), 2, (3, 2), (1, 3)),
+    ))
+    pickle.dump(['0'], f, protocol=2)
+    f.write(struct.pack('<q', 20))
+    f.write(root.numpy().tobytes())
+views = torch.load(os.path.join(out, 'legacy_views.pth'))
+assert torch.equal(views['viewed'], root[5:11].view(2, 3)), views
+manifest['legacy_views'] = {k: {'dtype': 'F32', 'shape': list(v.shape), 'hex': raw(v)} for k, v in views.items()}
+
 # A big-endian archive, as written on s390x: byteorder says 'big' and every
 # float32 storage is byte-swapped; torch itself must read it back unchanged.
 import zipfile
@@ -106,6 +138,7 @@ struct Fixtures {
     dir: PathBuf,
     expected: BTreeMap<String, Expected>,
     big_endian_names: Vec<String>,
+    legacy_views: BTreeMap<String, Expected>,
 }
 
 fn fixtures() -> &'static Fixtures {
@@ -114,13 +147,14 @@ fn fixtures() -> &'static Fixtures {
         let dir = fresh_dir("formats");
         run_python(SCRIPT, &dir);
         let manifest = read_manifest(&dir.join("expected.json"));
-        let expected = expected_tensors(&manifest);
+        let expected = expected_tensors(&manifest["tensors"]);
+        let legacy_views = expected_tensors(&manifest["legacy_views"]);
         if manifest["safetensors_from_python"] != serde_json::Value::Bool(true) {
             write_safetensors(&dir.join("plain.safetensors"), &expected);
         }
         let big_endian_names =
             manifest["big_endian_names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect();
-        Fixtures { dir, expected, big_endian_names }
+        Fixtures { dir, expected, big_endian_names, legacy_views }
     })
 }
 
@@ -183,6 +217,23 @@ fn assert_matches_python_subset(file: &str, only: Option<&[String]>) {
     for (name, want) in expected {
         assert_eq!(&got[name], want, "{file}: tensor {name}");
     }
+}
+
+#[test]
+fn legacy_storage_views_are_honoured() {
+    let fx = fixtures();
+    let got: BTreeMap<String, (Vec<usize>, Vec<u8>)> = read_tensors(&fx.dir.join("legacy_views.pth"))
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            assert_eq!(t.dtype, DType::F32, "{}", t.name);
+            (t.name, (t.shape, t.data))
+        })
+        .collect();
+    let want: BTreeMap<String, (Vec<usize>, Vec<u8>)> =
+        fx.legacy_views.iter().map(|(k, e)| (k.clone(), (e.shape.clone(), e.data.clone()))).collect();
+    assert_eq!(want.len(), 2);
+    assert_eq!(got, want);
 }
 
 #[test]

@@ -79,8 +79,9 @@ pub fn read_manifest(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-pub fn expected_tensors(manifest: &serde_json::Value) -> BTreeMap<String, Expected> {
-    manifest["tensors"]
+/// `tensors` maps each name to `{dtype, shape, hex}`.
+pub fn expected_tensors(tensors: &serde_json::Value) -> BTreeMap<String, Expected> {
+    tensors
         .as_object()
         .unwrap()
         .iter()
