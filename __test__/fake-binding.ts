@@ -254,12 +254,6 @@ export class FakeTrainer implements BindingTrainer {
     const ds = this.fake.asFake(dataset)
     ds.checkIndices(indices)
     if (!(batchSize >= 1)) throw new Error(`ERR_MAN_CONFIG: batchSize must be at least 1, got ${batchSize}`)
-    this.fake.calls.push({
-      method: 'predict',
-      trainer: this.id,
-      dataset: ds.id,
-      detail: { view, epoch, n: indices.length, withProbs, indices: Array.from(indices) },
-    })
     const k = this.options.numClasses
     const pred1 = new Int32Array(indices.length)
     const pred2 = new Int32Array(indices.length)
@@ -273,6 +267,12 @@ export class FakeTrainer implements BindingTrainer {
         for (let c = 0; c < k; c++) probs[i * k + c] = c === winner ? 0.5 : 0.5 / (k - 1)
       }
     }
+    this.fake.calls.push({
+      method: 'predict',
+      trainer: this.id,
+      dataset: ds.id,
+      detail: { view, epoch, withProbs, indices: Array.from(indices), pred1: Array.from(pred1), pred2: Array.from(pred2) },
+    })
     return { pred1, pred2, probs }
   }
 
