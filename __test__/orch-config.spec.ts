@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import { configSchema, defineConfig, presets, resolveConfig } from '../ts/config/index.ts'
+import { configOptions, configSchema, defineConfig, presets, resolveConfig } from '../ts/config/index.ts'
 import { ConfigError } from '../ts/errors.ts'
 
 test('defaults are the reference setting of METHOD.md', (t) => {
@@ -85,4 +85,33 @@ test('the schema is exported for the CLI and resolving is idempotent', (t) => {
   t.truthy(configSchema.shape.train)
   const once = resolveConfig({ train: { epochs: 3, warmup: 1 } })
   t.deepEqual(resolveConfig(once), once)
+})
+
+test('configOptions lists every leaf with its type, default and description', (t) => {
+  const options = configOptions()
+  const byPath = new Map(options.map((o) => [o.path, o]))
+  t.deepEqual(byPath.get('train.epochs'), {
+    path: 'train.epochs',
+    type: 'integer',
+    optional: false,
+    default: 100,
+    description: 'training epochs',
+  })
+  t.is(byPath.get('train.lr')?.type, 'number')
+  t.deepEqual(byPath.get('man.coDivisionView')?.values, ['weak', 'test'])
+  t.is(byPath.get('runtime.mixedPrecision')?.type, 'boolean')
+  t.true(byPath.get('data.path')?.optional)
+  t.true(options.every((o) => o.description.length > 0), 'every option is described')
+  // The leaves of a resolved config, plus the optional ones without a default.
+  const leaves: string[] = []
+  const visit = (v: unknown, p: string) => {
+    if (typeof v === 'object' && v !== null) for (const [k, c] of Object.entries(v)) visit(c, p ? `${p}.${k}` : k)
+    else leaves.push(p)
+  }
+  visit(resolveConfig({}), '')
+  t.deepEqual(
+    options.filter((o) => o.default !== undefined).map((o) => o.path).sort(),
+    leaves.sort(),
+  )
+  for (const o of options) if (o.default !== undefined) t.deepEqual(o.default, o.path.split('.').reduce<any>((v, k) => v[k], resolveConfig({})))
 })

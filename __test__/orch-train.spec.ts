@@ -4,6 +4,7 @@ import path from 'node:path'
 import test from 'ava'
 
 import { ConfigError, ManError } from '../ts/errors.ts'
+import { injectNoise } from '../ts/data/noise.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../ts/native/binding.ts'
 import { setBinding } from '../ts/native/index.ts'
 import { readCheckpointMeta } from '../ts/train/checkpoint.ts'
@@ -278,6 +279,25 @@ test.serial('noise detection flows through when true labels are known', async (t
       noisy: hit,
     })
   }
+})
+
+test.serial('injected noise: the run trains on the noisy labels, lists the flips and scores against them', async (t) => {
+  const fake = install()
+  const dir = await tempDir(t)
+  const index = makeIndex({ train: 20, test: 5 })
+  const expected = injectNoise(index.train.labels, index.classNames.length, 0.3, 11)
+  t.true(expected.flipped.length > 0)
+  const result = await train(tinyConfig(dir, { noise: { rate: 0.3, seed: 11 }, train: { epochs: 2 } }), { dataset: index })
+  for (const s of fake.steps) t.deepEqual(s.labels, s.indices.map((i) => expected.labels[i]!))
+  const noise = JSON.parse(await fs.readFile(path.join(dir, 'noise.json'), 'utf8'))
+  t.deepEqual(noise.flipped, Array.from(expected.flipped))
+  t.deepEqual(noise.names, Array.from(expected.flipped, (i) => index.train.paths[i]))
+  t.is(noise.rate, 0.3)
+  const { codes } = await readPartition(dir, 2)
+  const flipped = Array.from(expected.flipped)
+  const nd = result.history[1]!.noiseDetection!
+  t.truthy(nd)
+  t.is(nd.recall, flipped.filter((i) => codes[i] === PARTITION_NOISY).length / flipped.length)
 })
 
 test.serial('a validation split is carved from training, never trained on, and selects the best epoch', async (t) => {

@@ -10,10 +10,12 @@ export {
 export type { DatasetIndex, DatasetSplit, Split } from './data/types.ts'
 export {
   configSchema,
+  configOptions,
   defineConfig,
   resolveConfig,
   presets,
   type ConfigInput,
+  type ConfigOption,
   type ManConfig,
   type PresetName,
 } from './config/index.ts'

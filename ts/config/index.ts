@@ -92,3 +92,4 @@ export function resolveConfig(input: ConfigInput = {}, preset?: PresetName): Man
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues)
   return parsed.data
 }
+export { configOptions, type ConfigOption } from './options.ts'
