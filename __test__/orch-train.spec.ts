@@ -258,6 +258,25 @@ test.serial('a callback can stop training cleanly; resume continues, and metrics
   t.is(events.at(-1)?.event, 'end')
 })
 
+test.serial('stopping after the last batch of an epoch resumes straight into its evaluation', async (t) => {
+  const index = makeIndex({ train: 10, test: 4 })
+  install()
+  const full = await train(tinyConfig(await tempDir(t), { train: { epochs: 3 } }), { dataset: index })
+  const dir = await tempDir(t)
+  const first = install()
+  await train(tinyConfig(dir, { train: { epochs: 3 } }), {
+    dataset: index,
+    onBatch: (info) => (info.epoch === 2 && info.batch === info.batches ? { stop: true } : undefined),
+  })
+  const meta = await readCheckpointMeta(checkpointPath(dir, 'last'))
+  t.deepEqual([meta.epoch, meta.nextBatch], [2, 3])
+  t.is(first.steps.length, 6)
+  const second = install()
+  const done = await resumeTrain(dir, { dataset: index })
+  t.deepEqual(second.steps.map((s) => s.epoch), [3, 3, 3])
+  t.deepEqual(withoutTimings(done.history), withoutTimings(full.history))
+})
+
 test.serial('noise detection flows through when true labels are known', async (t) => {
   install()
   const dir = await tempDir(t)
