@@ -278,7 +278,7 @@ export class FakeTrainer implements BindingTrainer {
 
   async save(path: string, metadata: string): Promise<void> {
     this.fake.calls.push({ method: 'save', trainer: this.id, detail: { path, metadata } })
-    const header = JSON.stringify({ __metadata__: { man_fer: metadata, fake_state: JSON.stringify(this.state) } })
+    const header = JSON.stringify({ __metadata__: { metadata, fake_state: JSON.stringify(this.state) } })
     const padded = header + ' '.repeat((8 - (header.length % 8)) % 8)
     const body = Buffer.alloc(8 + Buffer.byteLength(padded))
     body.writeBigUInt64LE(BigInt(Buffer.byteLength(padded)), 0)
@@ -303,7 +303,7 @@ export class FakeTrainer implements BindingTrainer {
     const len = Number(body.readBigUInt64LE(0))
     const meta = JSON.parse(body.subarray(8, 8 + len).toString('utf8')).__metadata__ as Record<string, string>
     this.state = JSON.parse(meta.fake_state!) as FakeState
-    return meta.man_fer!
+    return meta.metadata!
   }
 }
 
