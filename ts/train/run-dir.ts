@@ -88,14 +88,19 @@ export async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Creates a fresh run directory; refuses one that already holds a run. */
-export async function createRunDir(runDir: string): Promise<void> {
+/** Refuses a directory that already holds a run (checked before the slow dataset scan, and again on creation). */
+export async function assertNoRun(runDir: string): Promise<void> {
   if (await exists(path.join(runDir, CONFIG_FILE))) {
     throw new ManError(
       'ERR_MAN_RUN_DIR',
       `${runDir} already holds a run: resume it (options.resume) or choose another output directory`,
     )
   }
+}
+
+/** Creates a fresh run directory; refuses one that already holds a run. */
+export async function createRunDir(runDir: string): Promise<void> {
+  await assertNoRun(runDir)
   try {
     await fs.mkdir(path.join(runDir, PARTITIONS_DIR), { recursive: true })
     await fs.mkdir(path.join(runDir, CHECKPOINTS_DIR), { recursive: true })

@@ -27,6 +27,7 @@ import { batchPositions, epochOrder } from './epoch-order.ts'
 import { evaluatePrediction, type SplitEvaluation } from './evaluation.ts'
 import {
   appendEvent,
+  assertNoRun,
   checkpointPath,
   CONFIG_FILE,
   createRunDir,
@@ -168,6 +169,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
   if (resuming && !(await exists(path.join(runDir, CONFIG_FILE)))) {
     throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory (no ${CONFIG_FILE}): nothing to resume`)
   }
+  if (!resuming) await assertNoRun(runDir)
 
   const loaded = await loadIndex(config, options)
   const opened = await openDatasets(loaded.index, config)
