@@ -18,6 +18,7 @@ import {
   configDifferences,
   configHash,
   parseCheckpointMeta,
+  readCheckpointMeta,
   type CheckpointMeta,
   type EpochProgress,
 } from './checkpoint.ts'
@@ -170,6 +171,9 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory (no ${CONFIG_FILE}): nothing to resume`)
   }
   if (!resuming) await assertNoRun(runDir)
+  const hash = configHash(config)
+  // Checked from the checkpoint's header before the slow dataset scan.
+  if (resuming) await assertResumable(runDir, config, hash)
 
   const loaded = await loadIndex(config, options)
   const opened = await openDatasets(loaded.index, config)
@@ -177,7 +181,6 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
   const skipped = [...loaded.skipped, ...opened.skipped]
   const numClasses = plan.classNames.length
   const epochs = config.train.epochs
-  const hash = configHash(config)
 
   const trainer: BindingTrainer = callNativeSync(() =>
     binding.Trainer.create({
@@ -235,19 +238,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
 
   if (resuming) {
     const lastFile = checkpointPath(runDir, 'last')
-    if (!(await exists(lastFile))) {
-      throw new ManError('ERR_MAN_RUN_DIR', `${runDir} has no checkpoints/last.safetensors: nothing to resume`)
-    }
     const restored = parseCheckpointMeta(await callNative(() => trainer.load(lastFile)), lastFile)
-    if (restored.configHash !== hash) {
-      const saved = await readJson<unknown>(path.join(runDir, CONFIG_FILE))
-      const diff = configDifferences(saved, config)
-      throw new ManError(
-        'ERR_MAN_RUN_DIR',
-        `cannot resume ${runDir}: the configuration differs from the run's ${CONFIG_FILE}` +
-          (diff.length > 0 ? ` (${diff.join(', ')})` : ''),
-      )
-    }
     if (restored.trainSize !== plan.trainMembers.length) {
       throw new ManError(
         'ERR_MAN_RUN_DIR',
@@ -496,6 +487,23 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     meanLast5TestAccuracy: done.meanLast5TestAccuracy,
   })
   return done
+}
+
+async function assertResumable(runDir: string, config: ManConfig, hash: string): Promise<void> {
+  const lastFile = checkpointPath(runDir, 'last')
+  if (!(await exists(lastFile))) {
+    throw new ManError('ERR_MAN_RUN_DIR', `${runDir} has no checkpoints/last.safetensors: nothing to resume`)
+  }
+  const restored = await readCheckpointMeta(lastFile)
+  if (restored.configHash !== hash) {
+    const saved = await readJson<unknown>(path.join(runDir, CONFIG_FILE))
+    const diff = configDifferences(saved, config)
+    throw new ManError(
+      'ERR_MAN_RUN_DIR',
+      `cannot resume ${runDir}: the configuration differs from the run's ${CONFIG_FILE}` +
+        (diff.length > 0 ? ` (${diff.join(', ')})` : ''),
+    )
+  }
 }
 
 async function loadPretrained(trainer: BindingTrainer, file: string): Promise<PretrainedReport> {
