@@ -34,14 +34,16 @@ export function coDivide(pred1: Int32Array, pred2: Int32Array, labels: Int32Arra
     throw new ManError('ERR_MAN_SHAPE', `coDivide: out has length ${out.length}, expected ${n}`)
   }
   const codes = out ?? new Uint8Array(n)
-  let clean = 0
-  let noisy = 0
+  // Branch-free: the sum of hits gives `clean` and `ambiguous` together with the count of double hits.
+  let hitSum = 0
+  let doubleHits = 0
   for (let i = 0; i < n; i++) {
     const y = labels[i]
     const hits = (pred1[i] === y ? 1 : 0) + (pred2[i] === y ? 1 : 0)
     codes[i] = CODE_BY_HITS[hits]!
-    if (hits === 2) clean++
-    else if (hits === 0) noisy++
+    hitSum += hits
+    doubleHits += hits >> 1
   }
-  return { codes, clean, ambiguous: n - clean - noisy, noisy }
+  const ambiguous = hitSum - 2 * doubleHits
+  return { codes, clean: doubleHits, ambiguous, noisy: n - doubleHits - ambiguous }
 }
