@@ -23,7 +23,7 @@ import { scanCsv } from './csv.ts'
 import { scanFolder } from './folder.ts'
 import { scanRafdb } from './rafdb.ts'
 import { finishScan, type Scan } from './scan.ts'
-import { loadTrainTruth } from './truth.ts'
+import { loadTrainTruth, SYNTHETIC_GENERATOR } from './truth.ts'
 import type { DatasetIndex } from './types.ts'
 
 export type DatasetFormat = 'auto' | 'rafdb' | 'folder' | 'csv'
@@ -40,8 +40,6 @@ export interface LoadedDataset {
   /** Entries dropped with skipBad, each "file:line: problem". */
   skipped: string[]
 }
-
-export const SYNTHETIC_GENERATOR = 'man-fer synthesize'
 
 export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDataset> {
   const located = await locateDataset(resolve(options.path), options.format)

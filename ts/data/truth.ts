@@ -17,6 +17,8 @@ import { dataError } from './problems.ts'
 import { isFile } from './fs-kind.ts'
 
 export const TRUTH_FILE = 'truth.json'
+/** The `generator` of truth files written by the synthesizer. */
+export const SYNTHETIC_GENERATOR = 'man-fer synthesize'
 
 export interface TruthImage {
   path: string
