@@ -23,7 +23,7 @@ export interface Expression {
   mouthWidth: number
   /** How much of the open mouth shows upper teeth, 0-1. */
   teeth: number
-  /** One corner pulled up (the disgust sneer). */
+  /** One corner pulled up and the nose wrinkled (the disgust sneer). */
   sneer: number
 }
 
@@ -38,7 +38,7 @@ const PROTOTYPES: Expression[] = [
   /* Disgust   */ { browRaise: -0.5, browTilt: 0.4, eyeOpen: 0.5, mouthCurve: -0.5, mouthOpen: 0.2, mouthWidth: 0.85, teeth: 0.5, sneer: 1 },
   /* Happiness */ { browRaise: 0.1, browTilt: 0, eyeOpen: 0.35, mouthCurve: 1.0, mouthOpen: 0.35, mouthWidth: 1.3, teeth: 0.9, sneer: 0 },
   /* Sadness   */ { browRaise: 0.1, browTilt: -1.0, eyeOpen: 0.6, mouthCurve: -1.0, mouthOpen: 0, mouthWidth: 0.9, teeth: 0, sneer: 0 },
-  /* Anger     */ { browRaise: -0.9, browTilt: 1.0, eyeOpen: 0.6, mouthCurve: -0.15, mouthOpen: 0, mouthWidth: 0.8, teeth: 0, sneer: 0 },
+  /* Anger     */ { browRaise: -1.0, browTilt: 1.2, eyeOpen: 0.6, mouthCurve: -0.15, mouthOpen: 0, mouthWidth: 0.8, teeth: 0, sneer: 0 },
   /* Neutral   */ NEUTRAL,
 ]
 
@@ -57,7 +57,7 @@ export function mixExpressions(a: Expression, b: Expression, t: number): Express
 export function drawExpression(rng: Rng, cls: number): Expression {
   const proto = PROTOTYPES[cls]
   if (!proto) throw new RangeError(`no expression class ${cls}`)
-  const e = mixExpressions(NEUTRAL, proto, rng.range(0.55, 1.05))
+  const e = mixExpressions(NEUTRAL, proto, rng.range(0.65, 1.05))
   for (const k of KEYS) e[k] += 0.09 * rng.normal()
   e.eyeOpen = Math.max(0.05, e.eyeOpen)
   e.mouthOpen = Math.max(0, e.mouthOpen)

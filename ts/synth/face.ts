@@ -83,10 +83,14 @@ function drawEyes(canvas: FaceCanvas, look: Look, e: Expression): void {
   }
 }
 
-function drawNose(canvas: FaceCanvas, look: Look): void {
+function drawNose(canvas: FaceCanvas, look: Look, e: Expression): void {
   const x = look.yaw * 1.4
   canvas.paint(capsule(x + 0.02, -0.02, x + 0.05, 0.24, 0.018), scaled(look.skin, 0.75), 0.6)
   for (const s of [-1, 1]) canvas.paint(ellipse(x + s * 0.07, 0.29, 0.04, 0.022), scaled(look.skin, 0.5), 0.8)
+  const wrinkle = Math.min(1, Math.max(0, e.sneer))
+  if (wrinkle > 0.05) {
+    for (const s of [-1, 1]) canvas.paint(capsule(x + s * 0.11, 0.1, x + s * 0.19, 0.3, 0.016), scaled(look.skin, 0.55), 0.8 * wrinkle)
+  }
 }
 
 function drawMouth(canvas: FaceCanvas, look: Look, e: Expression): void {
@@ -95,9 +99,9 @@ function drawMouth(canvas: FaceCanvas, look: Look, e: Expression): void {
   const w = 0.27 * e.mouthWidth
   const lip = 0.028
   // The mouth line bends with the curve (smile: middle lower than the corners) and the sneer lifts one corner.
-  const centre = (x: number) => my + 0.1 * e.mouthCurve * (0.5 - x * x) - 0.06 * e.sneer * x
+  const centre = (x: number) => my + 0.12 * e.mouthCurve * (0.5 - x * x) - 0.06 * e.sneer * x
   const half = (x: number) => 0.13 * e.mouthOpen * Math.sqrt(Math.max(0, 1 - x * x))
-  const reach = 0.1 * Math.abs(e.mouthCurve) + 0.06 * Math.abs(e.sneer) + 0.13 * e.mouthOpen + 2 * lip
+  const reach = 0.12 * Math.abs(e.mouthCurve) + 0.06 * Math.abs(e.sneer) + 0.13 * e.mouthOpen + 2 * lip
   const box = [mx - w - lip, my - reach, mx + w + lip, my + reach] as const
   const inside: Shape = region((u, v) => {
     const x = (u - mx) / w
@@ -141,7 +145,7 @@ export function drawFace(size: number, look: Look, expression: Expression, rng: 
   drawHead(canvas, look)
   drawBrows(canvas, look, expression)
   drawEyes(canvas, look, expression)
-  drawNose(canvas, look)
+  drawNose(canvas, look, expression)
   drawMouth(canvas, look, expression)
   return finish(canvas, look, rng)
 }
