@@ -305,7 +305,10 @@ fn a_pickled_module_is_refused_with_advice() {
 #[test]
 fn a_pickled_module_inside_a_wrapper_is_refused_with_advice() {
     let msg = assert_weights_error(&fixtures().dir.join("wrapped_module.pt"), "wrapped module");
-    assert!(msg.contains("'model'") && msg.contains("torch.nn.modules.conv.Conv2d") && msg.contains("state_dict()"), "{msg}");
+    assert!(
+        msg.contains("'model'") && msg.contains("torch.nn.modules.conv.Conv2d") && msg.contains("state_dict()"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -681,7 +681,8 @@ mod tests {
 
     #[test]
     fn every_truncation_of_a_pickle_is_an_error() {
-        let bytes = b"\x80\x02}q\x00(X\x01\x00\x00\x00a]q\x01(K\x01G?\xf0\x00\x00\x00\x00\x00\x00eX\x01\x00\x00\x00b\x88u.";
+        let bytes =
+            b"\x80\x02}q\x00(X\x01\x00\x00\x00a]q\x01(K\x01G?\xf0\x00\x00\x00\x00\x00\x00eX\x01\x00\x00\x00b\x88u.";
         assert!(load(bytes).is_ok());
         for len in 0..bytes.len() {
             assert!(load(&bytes[..len]).is_err(), "prefix of {len} bytes was accepted");
@@ -690,7 +691,9 @@ mod tests {
 
     #[test]
     fn stack_and_mark_misuse_is_an_error() {
-        for bytes in [&b"\x80\x02a."[..], b"\x80\x02(u.", b"\x80\x02K\x01(K\x02\x86.", b"\x80\x02h\x05.", b"\x80\x02\xff."] {
+        for bytes in
+            [&b"\x80\x02a."[..], b"\x80\x02(u.", b"\x80\x02K\x01(K\x02\x86.", b"\x80\x02h\x05.", b"\x80\x02\xff."]
+        {
             assert!(load(bytes).is_err(), "{bytes:?} was accepted");
         }
     }

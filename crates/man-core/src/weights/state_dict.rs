@@ -124,7 +124,8 @@ fn materialize(name: &str, t: &TensorRef, storage: &[u8], swap: bool, max_bytes:
     let nbytes = numel.checked_mul(es).filter(|&n| n <= max_bytes).ok_or_else(too_big)?;
     let mut data = Vec::with_capacity(nbytes);
     if numel > 0 {
-        let last = t.size.iter().zip(&t.stride).try_fold(t.offset, |acc, (&d, &st)| acc.checked_add((d - 1).checked_mul(st)?));
+        let last =
+            t.size.iter().zip(&t.stride).try_fold(t.offset, |acc, (&d, &st)| acc.checked_add((d - 1).checked_mul(st)?));
         if last.is_none_or(|l| l >= s.numel) {
             return Err(format!(
                 "tensor {name}: view (offset {}, size {:?}, stride {:?}) reaches past its storage of {} elements",
