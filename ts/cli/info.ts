@@ -4,9 +4,18 @@ import { cpus } from 'node:os'
 import { findLibtorch, realProbe } from '../native/libtorch.ts'
 import { PACKAGE_ROOT } from '../native/loader.ts'
 import { runtimeInfo } from '../runtime.ts'
+import { jsonFlag, parseArgs, renderHelp } from './args.ts'
 import type { Output } from './output.ts'
 
-export async function infoCommand(out: Output): Promise<void> {
+export function infoHelp(): string {
+  return renderHelp('man-fer info [--json]', 'The runtime man-fer would train on: libtorch, device, threads.', [jsonFlag])
+}
+
+export async function infoCommand(argv: string[], out: Output): Promise<number> {
+  if (parseArgs(argv, [jsonFlag]).help) {
+    out.data(infoHelp())
+    return 0
+  }
   const info = runtimeInfo()
   const libtorch = findLibtorch(realProbe([PACKAGE_ROOT, process.cwd()]))
   const device = info.cudaAvailable ? 'cuda:0' : 'cpu'
@@ -20,11 +29,12 @@ export async function infoCommand(out: Output): Promise<void> {
   }
   if (out.json) {
     out.event(result)
-    return
+    return 0
   }
   out.data(`man-fer ${info.addonVersion}`)
   out.data(`libtorch ${libtorch.version} (${libtorch.source}: ${libtorch.dir})`)
   out.data(`device   ${device}${info.cudaAvailable ? ` (${info.cudaDeviceCount} CUDA device(s))` : ''}`)
   out.data(`threads  ${info.threads} libtorch threads, ${result.cpuCores} CPU cores`)
   out.data(`node     ${process.version}`)
+  return 0
 }

@@ -1,49 +1,96 @@
 /**
  * The man-fer command line. Exit codes: 0 success, 1 error (one clear line on
- * stderr), 130 after Ctrl-C once the checkpoint is safely written.
+ * stderr; with --json also a {"type":"error"} line on stdout), 130 after
+ * Ctrl-C once the checkpoint is safely written.
  */
+import { readFileSync } from 'node:fs'
+
 import { ManError } from '../errors.ts'
+import { PACKAGE_ROOT } from '../native/loader.ts'
+import { UsageError } from './args.ts'
+import { evalCommand } from './eval.ts'
 import { infoCommand } from './info.ts'
-import { makeOutput } from './output.ts'
+import { makeOutput, type Output, type Streams } from './output.ts'
+import { predictCommand } from './predict.ts'
+import { synthCommand } from './synth.ts'
+import { trainCommand, type TrainCommandDeps } from './train.ts'
+
+export { UsageError } from './args.ts'
 
 const USAGE = `usage: man-fer <command> [options]
 
 commands:
-  info [--json]        the runtime: torch version, device, threads
+  train --data PATH [options]        train with MAN (or --method ce); --resume DIR continues a run
+  eval --model DIR --data PATH       accuracy, mean class accuracy and confusion matrix on the test split
+  predict --model DIR IMAGE...       label and class probabilities of each image
+  synth --out DIR [options]          write the synthetic FER benchmark (RAF-DB layout, known noise)
+  info [--json]                      the runtime: torch version, device, threads
 
-Run 'man-fer <command> --help' for a command's options.`
+Run 'man-fer <command> --help' for a command's options. Set MAN_DEBUG=1 for stack traces.`
 
-export class UsageError extends Error {}
+export interface MainDeps extends TrainCommandDeps {
+  streams?: Streams
+  env?: NodeJS.ProcessEnv
+}
 
-export async function main(argv: string[]): Promise<number> {
+function version(): string {
+  const pkg = JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, 'utf8')) as { version: string }
+  return pkg.version
+}
+
+export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
   const [command, ...rest] = argv
-  const json = rest.includes('--json')
-  const out = makeOutput(json)
+  const json = rest.includes('--json') || rest.includes('--json=true')
+  const env = deps.env ?? process.env
+  const out = makeOutput(json, deps.streams, env)
   try {
     switch (command) {
+      case 'train':
+        return await trainCommand(rest, out, deps)
+      case 'eval':
+        return await evalCommand(rest, out)
+      case 'predict':
+        return await predictCommand(rest, out)
+      case 'synth':
+        return await synthCommand(rest, out)
       case 'info':
-        await infoCommand(out)
+        return await infoCommand(rest, out)
+      case '--version':
+      case '-v':
+        out.data(version())
         return 0
       case undefined:
       case '-h':
       case '--help':
-        out.log(USAGE)
+      case 'help':
+        if (command === undefined) out.log(USAGE)
+        else out.data(USAGE)
         return command === undefined ? 1 : 0
       default:
-        throw new UsageError(`unknown command '${command}'\n${USAGE}`)
+        throw new UsageError(`unknown command '${command}' (one of: train, eval, predict, synth, info; see man-fer --help)`)
     }
   } catch (err) {
-    reportError(err, out.json)
+    out.clearStatus()
+    reportError(err, out, env, command)
     return 1
   }
 }
 
-function reportError(err: unknown, json: boolean): void {
-  const code = err instanceof ManError ? err.code : err instanceof UsageError ? 'ERR_MAN_USAGE' : 'ERR_MAN_INTERNAL'
+function errorCode(err: unknown): string {
+  if (err instanceof ManError) return err.code
+  if (err instanceof UsageError) return 'ERR_MAN_USAGE'
+  return 'ERR_MAN_INTERNAL'
+}
+
+function reportError(err: unknown, out: Output, env: NodeJS.ProcessEnv, command: string | undefined): void {
+  const code = errorCode(err)
   const message = err instanceof Error ? err.message : String(err)
-  if (json) process.stdout.write(JSON.stringify({ type: 'error', code, message }) + '\n')
-  process.stderr.write(`man-fer: ${message}\n`)
-  if (code === 'ERR_MAN_INTERNAL' && err instanceof Error && err.stack && process.env.MAN_DEBUG) {
-    process.stderr.write(err.stack + '\n')
+  if (out.json) out.event({ type: 'error', code, message })
+  // Every line of a multi-line message (a ConfigError lists each bad field) gets the prefix.
+  for (const line of message.split('\n')) out.log(`man-fer: ${line}`)
+  if (err instanceof UsageError) {
+    const known = ['train', 'eval', 'predict', 'synth', 'info'].includes(command ?? '')
+    out.log(`man-fer: see 'man-fer ${known ? `${command} ` : ''}--help'`)
   }
+  if (env.MAN_DEBUG === '1' && err instanceof Error && err.stack) out.log(err.stack)
 }

@@ -1,0 +1,66 @@
+/** `man-fer eval`: accuracy, mean class accuracy and confusion matrix of a trained model on a dataset's test split. */
+import { loadDataset, type DatasetFormat } from '../data/index.ts'
+import { evaluate } from '../model.ts'
+import { jsonFlag, parseArgs, renderHelp, requireFlags, valueOf, type FlagSpec } from './args.ts'
+import { confusionTable, pct, table } from './format.ts'
+import { modelFlags, modelFromArgs } from './model-flags.ts'
+import type { Output } from './output.ts'
+
+const specs: FlagSpec[] = [
+  ...modelFlags,
+  { key: 'data', names: ['data'], type: 'string', placeholder: 'PATH', description: 'dataset root: RAF-DB directory, image folder, or CSV file', required: true },
+  {
+    key: 'format',
+    names: ['format'],
+    type: 'enum',
+    values: ['auto', 'rafdb', 'folder', 'csv'],
+    default: 'auto',
+    description: 'dataset layout',
+  },
+  jsonFlag,
+]
+
+export function evalHelp(): string {
+  return renderHelp(
+    'man-fer eval --model DIR --data PATH [options]',
+    "Scores a trained model (the ensemble of its two networks) on the dataset's test split.",
+    specs,
+  )
+}
+
+export async function evalCommand(argv: string[], out: Output): Promise<number> {
+  const parsed = parseArgs(argv, specs)
+  if (parsed.help) {
+    out.data(evalHelp())
+    return 0
+  }
+  requireFlags(parsed, specs)
+  const model = await modelFromArgs(parsed)
+  const { index } = await loadDataset({
+    path: valueOf<string>(parsed, 'data')!,
+    format: valueOf<DatasetFormat>(parsed, 'format') ?? 'auto',
+    skipBad: false,
+  })
+  out.log(`man-fer: evaluating ${model.checkpoint} on ${index.test.paths.length} test images of ${index.root}`)
+  const scores = await evaluate(model, index)
+  if (out.json) {
+    out.event({
+      type: 'evaluation',
+      model: model.checkpoint,
+      data: index.root,
+      size: index.test.paths.length,
+      classNames: model.classNames,
+      ...scores,
+    })
+    return 0
+  }
+  out.data(`accuracy:            ${pct(scores.accuracy, 2)} (${index.test.paths.length} test images)`)
+  out.data(`mean class accuracy: ${pct(scores.meanClassAccuracy, 2)}`)
+  out.data('')
+  for (const line of table([['class', 'images', 'correct', 'accuracy'], ...scores.perClass.map((c) => [c.name, String(c.total), String(c.correct), pct(c.accuracy)])])) {
+    out.data(line)
+  }
+  out.data('')
+  for (const line of confusionTable(model.classNames, scores.confusion)) out.data(line)
+  return 0
+}

@@ -1,0 +1,232 @@
+/**
+ * `man-fer train`: trains (or resumes) a run, shows its progress, and ends by
+ * saying where the model and the report are and which training images look
+ * mislabelled. Ctrl-C stops at the next batch boundary with checkpoints/last
+ * written, and exits 130 with the command that resumes.
+ */
+import path from 'node:path'
+
+import type { ManConfig } from '../config/index.ts'
+import { ManError } from '../errors.ts'
+import { checkpointPath, CONFIG_FILE, METRICS_FILE, PARTITIONS_DIR, readEvents, readJson, readPartition } from '../train/run-dir.ts'
+import { resumeTrain, train } from '../train/train.ts'
+import type { TrainResult } from '../train/types.ts'
+import { PARTITION_NOISY } from '../native/binding.ts'
+import { parseArgs, renderHelp } from './args.ts'
+import { duration, pct } from './format.ts'
+import type { Output } from './output.ts'
+import { TrainReporter } from './progress.ts'
+import { assertResumeAlone, configFromArgs, RESUME_KEY, trainFlagSpecs } from './train-flags.ts'
+
+export const EXIT_INTERRUPTED = 130
+/** Suspicious samples listed by name at the end of a human-readable run. */
+const SHOWN_SUSPICIOUS = 10
+/** ... and in the JSON result. */
+const JSON_SUSPICIOUS = 100
+
+const USAGE = 'man-fer train --data PATH [options]   |   man-fer train --resume DIR'
+const SUMMARY = `Trains two ResNet-18s with MAN (or the cross-entropy baseline) and writes a run directory:
+config.json, metrics.jsonl (one line per epoch), partitions/ (clean/ambiguous/noisy per epoch),
+checkpoints/best and checkpoints/last. Every option of the config schema has a flag; a config file
+(--config) and a preset go under the flags. Ctrl-C stops cleanly; --resume continues.`
+
+export function trainHelp(): string {
+  return renderHelp(USAGE, SUMMARY, trainFlagSpecs())
+}
+
+/** Where a run without --out goes; chosen here so that an interrupted run can say where it is. */
+function defaultRunDir(config: ManConfig): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+  return path.resolve('runs', `${stamp}-${config.method}`)
+}
+
+export interface SignalSource {
+  on(signal: 'SIGINT', handler: () => void): unknown
+  off(signal: 'SIGINT', handler: () => void): unknown
+}
+
+export interface TrainCommandDeps {
+  signals?: SignalSource
+  /** Exits at once (a second Ctrl-C). */
+  exit?: (code: number) => void
+}
+
+export async function trainCommand(argv: string[], out: Output, deps: TrainCommandDeps = {}): Promise<number> {
+  const specs = trainFlagSpecs()
+  const parsed = parseArgs(argv, specs)
+  if (parsed.help) {
+    out.data(trainHelp())
+    return 0
+  }
+  const resume = parsed.values.get(RESUME_KEY)?.value as string | undefined
+  let runDir: string
+  let epochs: number
+  let config: ManConfig | undefined
+  if (resume !== undefined) {
+    assertResumeAlone(parsed)
+    runDir = path.resolve(resume)
+    const saved = await readJson<ManConfig>(path.join(runDir, CONFIG_FILE)).catch((err: unknown) => {
+      throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory: ${(err as Error).message}`, { cause: err })
+    })
+    epochs = saved.train?.epochs ?? 0
+  } else {
+    config = await configFromArgs(parsed)
+    if (config.data.path === undefined) {
+      throw new ManError('ERR_MAN_CONFIG', 'Invalid value for option data.path (--data): required: the dataset to train on')
+    }
+    runDir = path.resolve(config.out ?? defaultRunDir(config))
+    config = { ...config, out: runDir }
+    epochs = config.train.epochs
+  }
+
+  const reporter = new TrainReporter(out)
+  reporter.totalEpochs = epochs
+  const controller = new AbortController()
+  const signals = deps.signals ?? process
+  let interrupts = 0
+  const onSigint = () => {
+    interrupts++
+    if (interrupts === 1) {
+      out.log('man-fer: stopping at the next batch boundary to save the run (Ctrl-C again to quit without saving)')
+      controller.abort(new Interrupted())
+    } else {
+      out.clearStatus()
+      out.log(`man-fer: quit without saving; the run can still resume from its last checkpoint: man-fer train --resume ${runDir}`)
+      ;(deps.exit ?? process.exit)(EXIT_INTERRUPTED)
+    }
+  }
+  signals.on('SIGINT', onSigint)
+
+  out.log(`man-fer: ${resume !== undefined ? 'resuming' : 'training'} in ${runDir}`)
+  if (out.json) out.event({ type: 'start', runDir, resume: resume !== undefined })
+  let announced = resume !== undefined
+  const options = {
+    signal: controller.signal,
+    onBatch: async (info: Parameters<TrainReporter['onBatch']>[0]) => {
+      if (!announced) {
+        announced = true
+        await announceStart(runDir, out)
+      }
+      reporter.onBatch(info)
+    },
+    onEpoch: reporter.onEpoch,
+  }
+  const started = performance.now()
+  let result: TrainResult
+  try {
+    result = resume !== undefined ? await resumeTrain(runDir, options) : await train(config!, options)
+  } catch (err) {
+    reporter.finish()
+    if (controller.signal.aborted && err === controller.signal.reason) {
+      const resumeCommand = `man-fer train --resume ${runDir}`
+      if (out.json) out.event({ type: 'interrupted', runDir, checkpoint: checkpointPath(runDir, 'last'), resume: resumeCommand })
+      out.log(`man-fer: interrupted; saved ${checkpointPath(runDir, 'last')}`)
+      out.log(`man-fer: continue with: ${resumeCommand}`)
+      return EXIT_INTERRUPTED
+    }
+    throw err
+  } finally {
+    signals.off('SIGINT', onSigint)
+  }
+  reporter.finish()
+  await report(result, out, performance.now() - started)
+  return 0
+}
+
+class Interrupted extends Error {
+  constructor() {
+    super('interrupted (SIGINT)')
+    this.name = 'Interrupted'
+  }
+}
+
+/** The dataset and device line, read from the run's start event once training is under way. */
+async function announceStart(runDir: string, out: Output): Promise<void> {
+  if (out.json) return
+  const start = (await readEvents(runDir).catch(() => [])).find((e) => e.event === 'start')
+  if (start === undefined) return
+  const noise = start.noise as { rate: number; flipped: number } | null
+  const parts = [
+    `${start.train} training images`,
+    ...(Number(start.validation) > 0 ? [`${start.validation} validation`] : []),
+    `${start.test} test`,
+    `${(start.classNames as string[]).length} classes`,
+    `device ${start.device}`,
+  ]
+  if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
+  out.log(`man-fer: ${parts.join(', ')}`)
+}
+
+interface Suspicious {
+  epoch: number
+  /** Size of the epoch's noisy subset. */
+  count: number
+  /** Sorted by name. */
+  names: string[]
+  file: string
+}
+
+/** The last co-division's noisy subset: the training images both networks disagree with the label on. */
+async function suspiciousSamples(result: TrainResult): Promise<Suspicious | null> {
+  const last = result.history.findLast((h) => h.partition !== null)
+  if (last === undefined) return null
+  const partition = await readPartition(result.runDir, last.epoch)
+  const names: string[] = []
+  partition.codes.forEach((code, i) => {
+    if (code === PARTITION_NOISY) names.push(partition.names[i]!)
+  })
+  names.sort()
+  const file = path.join(result.runDir, PARTITIONS_DIR, `epoch-${String(last.epoch).padStart(3, '0')}.json`)
+  return { epoch: last.epoch, count: names.length, names, file }
+}
+
+async function report(result: TrainResult, out: Output, wallMs: number): Promise<void> {
+  const last = result.history.at(-1)
+  const suspicious = await suspiciousSamples(result)
+  const metrics = path.join(result.runDir, METRICS_FILE)
+  if (out.json) {
+    out.event({
+      type: 'result',
+      runDir: result.runDir,
+      stopped: result.stopped,
+      epochsCompleted: result.epochsCompleted,
+      best: result.best,
+      lastTestAccuracy: result.lastTestAccuracy,
+      meanLast5TestAccuracy: result.meanLast5TestAccuracy,
+      meanClassAccuracy: last?.test.meanClassAccuracy ?? null,
+      bestMeanClassAccuracy: result.history.find((h) => h.epoch === result.best?.epoch)?.test.meanClassAccuracy ?? null,
+      noiseDetection: last?.noiseDetection ?? null,
+      checkpoints: result.checkpoints,
+      metrics,
+      suspicious: suspicious === null ? null : { ...suspicious, names: suspicious.names.slice(0, JSON_SUSPICIOUS) },
+      wallMs,
+    })
+    return
+  }
+  const best = result.best
+  out.data(`done: ${result.epochsCompleted} epoch(s) in ${duration(wallMs)}${result.stopped ? ' (stopped early)' : ''}`)
+  out.data(
+    `test accuracy: best ${pct(best?.testAccuracy)}${best ? ` (epoch ${best.epoch}, chosen by ${best.selectedBy})` : ''}, ` +
+      `last ${pct(result.lastTestAccuracy)}, mean of last ${Math.min(5, result.history.length)} ${pct(result.meanLast5TestAccuracy)}`,
+  )
+  if (last !== undefined) out.data(`mean class accuracy: last ${pct(last.test.meanClassAccuracy)}`)
+  if (last?.noiseDetection) {
+    const d = last.noiseDetection
+    out.data(
+      `noise detection (epoch ${last.epoch}): precision ${pct(d.precision)}, recall ${pct(d.recall)} ` +
+        `(flipped labels in clean ${d.flippedIn.clean}, ambiguous ${d.flippedIn.ambiguous}, noisy ${d.flippedIn.noisy})`,
+    )
+  }
+  out.data(`model:  ${result.checkpoints.best ?? result.checkpoints.last}${result.checkpoints.best ? ` (best; last: ${result.checkpoints.last})` : ''}`)
+  out.data(`report: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
+  if (suspicious !== null) {
+    const shown = suspicious.names.slice(0, SHOWN_SUSPICIOUS)
+    out.data(
+      `possibly mislabelled: ${suspicious.count} training image(s) in the noisy subset of epoch ${suspicious.epoch}` +
+        (suspicious.count > shown.length ? `, first ${shown.length} by name:` : suspicious.count > 0 ? ':' : ''),
+    )
+    for (const name of shown) out.data(`  ${name}`)
+    if (suspicious.count > 0) out.data(`  (all of them: ${suspicious.file})`)
+  }
+  out.data(`next: man-fer eval --model ${result.runDir} --data PATH   |   man-fer predict --model ${result.runDir} IMAGE...`)
+}
