@@ -50,7 +50,7 @@ export function makeOutput(
   let current: string[] = []
   const draw = () => {
     if (current.length === 0) return
-    const width = Math.max(20, (streams.err.columns ?? 80) - 1)
+    const width = Math.max(20, (streams.err.columns || 80) - 1)
     streams.err.write(current.map((l) => (visibleLength(l) > width ? truncate(l, width) : l)).join('\n'))
     shown = current.length
   }

@@ -59,19 +59,22 @@ export class TrainReporter {
     if (!this.out.interactive) return
     const now = performance.now()
     if (info.epoch !== this.currentEpoch) {
+      // Timing starts at the end of the epoch's first batch: before it lies co-division, not batches.
       this.currentEpoch = info.epoch
       this.epochStart = now
       this.epochSamples = 0
       this.epochBatchesDone = 0
+    } else {
+      this.epochSamples += info.size
+      this.epochBatchesDone++
     }
-    this.epochSamples += info.size
-    this.epochBatchesDone++
     if (now - this.lastDraw < REDRAW_MS && info.batch !== info.batches) return
     this.lastDraw = now
     const elapsed = now - this.epochStart
-    const perBatch = elapsed / this.epochBatchesDone
+    const timed = this.epochBatchesDone > 0 && elapsed > 0
+    const perBatch = timed ? elapsed / this.epochBatchesDone : Number.NaN
     const epochEta = perBatch * (info.batches - info.batch)
-    const rate = elapsed > 0 ? (1000 * this.epochSamples) / elapsed : 0
+    const rate = timed ? `${((1000 * this.epochSamples) / elapsed).toFixed(1)} img/s` : '- img/s'
     // Co-division and evaluation are not in the batch time: the epochs seen so far are the better guess.
     const meanEpoch = this.epochMs.length > 0 ? this.epochMs.reduce((a, b) => a + b, 0) / this.epochMs.length : perBatch * info.batches
     const epochsAfter = this.totalEpochs - info.epoch
@@ -80,7 +83,7 @@ export class TrainReporter {
     const done = (info.epoch - 1 + info.batch / info.batches) / Math.max(1, this.totalEpochs)
     this.out.status([
       `${p.bold('epochs')}  ${bar(done, 30)} ${info.epoch}/${this.totalEpochs}  ${info.phase}  ETA ${duration(totalEta)}`,
-      `${p.bold('batches')} ${bar(info.batch / info.batches, 30)} ${info.batch}/${info.batches}  ${rate.toFixed(1)} img/s  ETA ${duration(epochEta)}  loss ${info.loss.total.toFixed(3)}`,
+      `${p.bold('batches')} ${bar(info.batch / info.batches, 30)} ${info.batch}/${info.batches}  ${rate}  ETA ${duration(epochEta)}  loss ${info.loss.total.toFixed(3)}`,
     ])
   }
 
