@@ -1,14 +1,24 @@
 /** `man-fer eval`: accuracy, mean class accuracy and confusion matrix of a trained model on a dataset's test split. */
+import path from 'node:path'
+
+import { ManError } from '../errors.ts'
+import { exists, readJson, RUN_FILE } from '../train/run-dir.ts'
 import { loadDataset, type DatasetFormat } from '../data/index.ts'
 import { evaluate } from '../model.ts'
-import { jsonFlag, parseArgs, renderHelp, requireFlags, valueOf, type FlagSpec } from './args.ts'
+import { jsonFlag, parseArgs, renderHelp, requireFlags, UsageError, valueOf, type FlagSpec } from './args.ts'
 import { confusionTable, pct, table } from './format.ts'
 import { modelFlags, modelFromArgs } from './model-flags.ts'
 import type { Output } from './output.ts'
 
 const specs: FlagSpec[] = [
   ...modelFlags,
-  { key: 'data', names: ['data'], type: 'string', placeholder: 'PATH', description: 'dataset root: RAF-DB directory, image folder, or CSV file', required: true },
+  {
+    key: 'data',
+    names: ['data'],
+    type: 'string',
+    placeholder: 'PATH',
+    description: "dataset root: RAF-DB directory, image folder, or CSV file; default: the dataset the run in --model trained on",
+  },
   {
     key: 'format',
     names: ['format'],
@@ -22,10 +32,19 @@ const specs: FlagSpec[] = [
 
 export function evalHelp(): string {
   return renderHelp(
-    'man-fer eval --model DIR --data PATH [options]',
+    'man-fer eval --model DIR [--data PATH] [options]',
     "Scores a trained model (the ensemble of its two networks) on the dataset's test split.",
     specs,
   )
+}
+
+/** The dataset root recorded in a run directory's run.json. */
+async function trainedOn(model: string): Promise<string> {
+  const file = path.join(model, RUN_FILE)
+  if (!(await exists(file))) throw new UsageError(`give --data: ${model} is not a run directory with a ${RUN_FILE} naming its dataset`)
+  const info = await readJson<{ dataset?: { root?: string } }>(file)
+  if (typeof info.dataset?.root !== 'string') throw new ManError('ERR_MAN_RUN_DIR', `${file} names no dataset root; give --data`)
+  return info.dataset.root
 }
 
 export async function evalCommand(argv: string[], out: Output): Promise<number> {
@@ -37,7 +56,7 @@ export async function evalCommand(argv: string[], out: Output): Promise<number> 
   requireFlags(parsed, specs)
   const model = await modelFromArgs(parsed)
   const { index } = await loadDataset({
-    path: valueOf<string>(parsed, 'data')!,
+    path: valueOf<string>(parsed, 'data') ?? (await trainedOn(valueOf<string>(parsed, 'model')!)),
     format: valueOf<DatasetFormat>(parsed, 'format') ?? 'auto',
     skipBad: false,
   })

@@ -21,7 +21,7 @@ const USAGE = `usage: man-fer <command> [options]
 
 commands:
   train --data PATH [options]        train with MAN (or --method ce); --resume DIR continues a run
-  eval --model DIR --data PATH       accuracy, mean class accuracy and confusion matrix on the test split
+  eval --model DIR [--data PATH]     accuracy, mean class accuracy and confusion matrix on the test split
   predict --model DIR IMAGE...       label and class probabilities of each image
   synth --out DIR [options]          write the synthetic FER benchmark (RAF-DB layout, known noise)
   info [--json]                      the runtime: torch version, device, threads

@@ -228,5 +228,5 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
     for (const name of shown) out.data(`  ${name}`)
     if (suspicious.count > 0) out.data(`  (all of them: ${suspicious.file})`)
   }
-  out.data(`next: man-fer eval --model ${result.runDir} --data PATH   |   man-fer predict --model ${result.runDir} IMAGE...`)
+  out.data(`next: man-fer eval --model ${result.runDir}   |   man-fer predict --model ${result.runDir} IMAGE...`)
 }
