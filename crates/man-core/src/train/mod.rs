@@ -5,12 +5,15 @@ pub mod adam;
 pub mod checkpoint;
 pub mod loss_api;
 pub mod losses;
+mod pretrained;
 mod steps;
 mod trainer;
 mod validate;
 
 pub use adam::{Adam, AdamConfig};
+pub use pretrained::PretrainedReport;
 pub use steps::view_tensor;
+pub use validate::indices as check_indices;
 pub use trainer::{
     LossWeights, Prediction, StepStats, Trainer, TrainerOptions, AMBIGUOUS, CLEAN, NOISY,
 };
