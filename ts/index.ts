@@ -1,5 +1,5 @@
 /** man-fer: train facial-expression classifiers on noisy labels with MAN. */
-export { runtimeInfo, type RuntimeInfo } from './runtime.ts'
+export { runtimeInfo, selfTest, type RuntimeInfo, type SelfTestOptions } from './runtime.ts'
 export {
   ManError,
   ConfigError,

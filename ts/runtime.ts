@@ -1,5 +1,5 @@
 /** What man-fer runs on. */
-import { callNativeSync } from './errors.ts'
+import { callNative, callNativeSync } from './errors.ts'
 import { getBinding } from './native/index.ts'
 
 export interface RuntimeInfo {
@@ -14,4 +14,20 @@ export interface RuntimeInfo {
 
 export function runtimeInfo(): RuntimeInfo {
   return callNativeSync(() => getBinding().runtimeInfo())
+}
+
+export interface SelfTestOptions {
+  batch?: number
+  size?: number
+  classes?: number
+  seed?: number
+}
+
+/**
+ * Proves the installation works end to end: one ResNet-18 forward and backward
+ * pass on a random CPU batch, off the JavaScript thread. Resolves to the loss.
+ */
+export async function selfTest(options: SelfTestOptions = {}): Promise<number> {
+  const { batch = 2, size = 64, classes = 7, seed = 0 } = options
+  return callNative(() => getBinding().resnetSmoke(batch, size, classes, seed))
 }

@@ -1,13 +1,26 @@
 //! The image pipeline: decode once, cache decoded pixels, produce test / weak /
 //! strong views (METHOD.md) as normalised f32 NCHW batches, in parallel.
 //! Every view is a pure function of (seed, epoch, sample index, view, salt).
-//!
-//! STUB: the public API below is the contract used by the trainer and the
-//! binding; the implementation is being written (issue: native core).
+
+mod cache;
+mod enhance;
+mod geometry;
+mod image;
+mod normalise;
+mod resize;
+mod rng;
+mod tone;
+mod views;
 
 use std::path::PathBuf;
 
+use rayon::prelude::*;
+
 use crate::{ManError, Result};
+use cache::{ImageStore, Source};
+use normalise::Normaliser;
+pub use normalise::{IMAGENET_MEAN, IMAGENET_STD};
+use views::Scratch;
 
 /// Which augmentation pipeline of METHOD.md produces a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,6 +28,17 @@ pub enum View {
     Test,
     Weak,
     Strong,
+}
+
+impl View {
+    /// Stable tag mixed into the per-sample seed.
+    fn tag(self) -> u64 {
+        match self {
+            View::Test => 0,
+            View::Weak => 1,
+            View::Strong => 2,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -28,50 +52,141 @@ pub struct PipelineOptions {
     pub threads: usize,
 }
 
+#[derive(Debug)]
 pub struct DecodeFailure {
     pub index: usize,
     pub path: String,
     pub error: ManError,
 }
 
+/// Smallest and largest output side: the strong view's reflect padding needs
+/// a few pixels, and beyond 4096 a batch would not fit in memory anyway.
+const MIN_SIDE: u32 = 8;
+const MAX_SIDE: u32 = 4096;
+
 pub struct Dataset {
-    names: Vec<String>,
+    store: ImageStore,
     opts: PipelineOptions,
+    norm: Normaliser,
+    pool: rayon::ThreadPool,
 }
 
 impl Dataset {
     pub fn from_paths(paths: Vec<PathBuf>, opts: PipelineOptions) -> Result<Self> {
-        let names = paths.iter().map(|p| p.display().to_string()).collect();
-        Ok(Dataset { names, opts })
+        Self::new(paths.into_iter().map(Source::Path).collect(), opts)
     }
 
     /// Encoded images held in memory; `name` labels each in error messages.
     pub fn from_buffers(items: Vec<(String, Vec<u8>)>, opts: PipelineOptions) -> Result<Self> {
-        let names = items.into_iter().map(|(n, _)| n).collect();
-        Ok(Dataset { names, opts })
+        Self::new(items.into_iter().map(|(name, bytes)| Source::Buffer { name, bytes }).collect(), opts)
+    }
+
+    fn new(sources: Vec<Source>, opts: PipelineOptions) -> Result<Self> {
+        if !(MIN_SIDE..=MAX_SIDE).contains(&opts.image_size) {
+            return Err(ManError::Config(format!(
+                "image_size must be between {MIN_SIDE} and {MAX_SIDE} (got {})",
+                opts.image_size
+            )));
+        }
+        if u32::try_from(sources.len()).is_err() {
+            return Err(ManError::Config(format!("too many images ({}): at most 2^32 - 1", sources.len())));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .thread_name(|i| format!("man-data-{i}"))
+            .build()
+            .map_err(|e| ManError::Config(format!("cannot start {} image threads: {e}", opts.threads)))?;
+        let store = ImageStore::new(sources, opts.cache_bytes);
+        Ok(Dataset { store, opts, norm: Normaliser::imagenet(), pool })
     }
 
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.store.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.store.len() == 0
     }
 
     pub fn image_size(&self) -> u32 {
         self.opts.image_size
     }
 
-    /// Decodes every image once; returns the ones that failed.
+    /// Worker threads actually running (resolves `threads: 0`).
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Images decoded so far; a cache hit does not count.
+    pub fn decode_count(&self) -> u64 {
+        self.store.decode_count()
+    }
+
+    /// Bytes of decoded pixels held in the cache.
+    pub fn cached_bytes(&self) -> usize {
+        self.store.cached_bytes()
+    }
+
+    /// Decodes every image once (filling the cache as far as the budget
+    /// allows); returns the ones that failed, in index order.
     pub fn scan(&self) -> Vec<DecodeFailure> {
-        Vec::new()
+        self.pool.install(|| {
+            (0..self.len())
+                .into_par_iter()
+                .filter_map(|index| {
+                    self.store.get(index).err().map(|error| DecodeFailure {
+                        index,
+                        path: self.store.name(index),
+                        error,
+                    })
+                })
+                .collect()
+        })
     }
 
     /// Normalised f32 NCHW pixels (len = n·3·S·S) of `indices`. `salt`
     /// separates independent random draws of the same view in one epoch
     /// (0 for training batches).
-    pub fn batch(&self, _indices: &[u32], _view: View, _epoch: u32, _salt: u64) -> Result<Vec<f32>> {
-        Err(ManError::Config("image pipeline not implemented yet".into()))
+    pub fn batch(&self, indices: &[u32], view: View, epoch: u32, salt: u64) -> Result<Vec<f32>> {
+        if let Some(&bad) = indices.iter().find(|&&i| i as usize >= self.len()) {
+            return Err(ManError::Config(format!(
+                "image index {bad} out of range: the dataset has {} images",
+                self.len()
+            )));
+        }
+        let side = self.opts.image_size as usize;
+        let per_image = 3 * side * side;
+        let mut out = vec![0f32; indices.len() * per_image];
+        let results: Vec<Result<()>> = self.pool.install(|| {
+            out.par_chunks_mut(per_image)
+                .zip(indices.par_iter())
+                .map_init(Scratch::default, |scratch, (dst, &index)| {
+                    self.write_view(index, view, epoch, salt, dst, scratch)
+                })
+                .collect()
+        });
+        // The lowest failing position, whatever order the workers finished in.
+        results.into_iter().collect::<Result<Vec<()>>>()?;
+        Ok(out)
+    }
+
+    fn write_view(
+        &self,
+        index: u32,
+        view: View,
+        epoch: u32,
+        salt: u64,
+        dst: &mut [f32],
+        s: &mut Scratch,
+    ) -> Result<()> {
+        let img = self.store.get(index as usize)?;
+        let side = self.opts.image_size as usize;
+        let mut rng = rng::Rng::new(rng::sample_seed(self.opts.seed, epoch, index, view.tag(), salt));
+        match view {
+            View::Test => views::test_view(&img, side, &self.norm, dst, s),
+            View::Weak => views::weak_view(&img, side, &self.norm, &mut rng, dst, s),
+            View::Strong => views::strong_view(&img, side, &self.norm, &mut rng, dst, s),
+        }
+        Ok(())
     }
 }
