@@ -2,10 +2,11 @@
 //! network gets the same tensors, copied in place, so Adam's references to
 //! the parameters stay valid.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use super::trainer::Trainer;
-use crate::{ManError, Result};
+use crate::{weights, ManError, Result};
 
 /// What `load_pretrained` did, by tensor name.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,11 +20,20 @@ pub struct PretrainedReport {
 }
 
 impl Trainer {
+    /// Loads one backbone file into both networks; fails (changing nothing
+    /// in the failing network) when the backbone does not fit.
     pub fn load_pretrained(&mut self, path: &Path) -> Result<PretrainedReport> {
-        let _tensors = crate::weights::read_tensors(path)?;
-        Err(ManError::Weights(format!(
-            "{}: applying pretrained weights is not available in this build yet",
-            path.display()
-        )))
+        let tensors = weights::read_tensors(path)?;
+        let with_file = |e: ManError| match e {
+            ManError::Weights(msg) => ManError::Weights(format!("{}: {msg}", path.display())),
+            other => other,
+        };
+        // Both networks have the same names and shapes, so the check that
+        // passes for the first passes for the second.
+        let report = weights::apply_tensors(self.var_store(0), &tensors).map_err(with_file)?;
+        weights::apply_tensors(self.var_store(1), &tensors).map_err(with_file)?;
+        let skipped: HashSet<&str> = report.skipped.iter().map(String::as_str).collect();
+        let loaded = tensors.iter().map(|t| t.name.clone()).filter(|n| !skipped.contains(n.as_str())).collect();
+        Ok(PretrainedReport { loaded, skipped: report.skipped, missing: report.missing })
     }
 }
