@@ -142,3 +142,19 @@ fn bad_arguments_are_shape_errors_naming_the_argument() {
     assert!(e.to_string().contains("empty"), "{e}");
     assert_eq!(t.adam().step_count(), 0);
 }
+
+#[test]
+fn bf16_autocast_sets_and_restores_the_cuda_autocast_dtype() {
+    use man_core::train::autocast;
+    use tch::Kind;
+    // A fresh thread starts from libtorch's default, float16.
+    std::thread::spawn(|| {
+        assert_eq!(autocast::cuda_autocast_kind(), Some(Kind::Half));
+        let inside = autocast::bf16(true, autocast::cuda_autocast_kind);
+        assert_eq!(inside, Some(Kind::BFloat16));
+        assert_eq!(autocast::cuda_autocast_kind(), Some(Kind::Half));
+        assert_eq!(autocast::bf16(false, autocast::cuda_autocast_kind), Some(Kind::Half));
+    })
+    .join()
+    .unwrap();
+}

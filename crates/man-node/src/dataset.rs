@@ -95,7 +95,12 @@ impl JsDataset {
     }
 
     #[napi(ts_return_type = "Promise<Float32Array>")]
-    pub fn views(&self, indices: Uint32Array, view: String, epoch: f64) -> AsyncTask<Compute<Float32Array>> {
+    pub fn views(
+        &self,
+        indices: Uint32Array,
+        #[napi(ts_arg_type = "'test' | 'weak' | 'strong'")] view: String,
+        epoch: f64,
+    ) -> AsyncTask<Compute<Float32Array>> {
         let ds = Arc::clone(&self.inner);
         let indices = indices.to_vec();
         AsyncTask::new(Compute::new(move || {

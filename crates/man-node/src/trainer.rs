@@ -213,7 +213,7 @@ impl JsTrainer {
         &self,
         dataset: &JsDataset,
         indices: Uint32Array,
-        view: String,
+        #[napi(ts_arg_type = "'test' | 'weak' | 'strong'")] view: String,
         epoch: f64,
         batch_size: f64,
         with_probs: bool,

@@ -2,6 +2,7 @@
 //! warm-up / co-division steps, prediction, checkpoints.
 
 pub mod adam;
+pub mod autocast;
 pub mod checkpoint;
 pub mod loss_api;
 pub mod losses;

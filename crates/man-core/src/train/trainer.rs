@@ -187,7 +187,7 @@ impl Trainer {
 
     /// Float32 logits of network `k`; bf16 autocast inside when enabled.
     fn logits(&self, k: usize, xs: &Tensor, train: bool) -> Result<Tensor> {
-        let out = tch::autocast(self.autocast, || self.nets[k].forward(xs, train))?;
+        let out = super::autocast::bf16(self.autocast, || self.nets[k].forward(xs, train))?;
         Ok(out.f_to_kind(Kind::Float)?)
     }
 
