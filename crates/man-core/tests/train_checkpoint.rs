@@ -79,5 +79,8 @@ fn missing_tensors_and_foreign_files_are_weights_errors() {
     assert_eq!(e.code(), "ERR_MAN_IO");
     let e = man_core::train::checkpoint::save(&target, &dir.join("x.safetensors"), "not json").unwrap_err();
     assert_eq!(e.code(), "ERR_MAN_CONFIG");
+    let e = man_core::train::checkpoint::save(&target, &dir.join("no-such-dir/x.safetensors"), "{}").unwrap_err();
+    assert_eq!(e.code(), "ERR_MAN_IO");
+    assert!(e.to_string().contains("no-such-dir"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -6,7 +6,6 @@
 //! bad file leaves the trainer as it was.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -77,9 +76,10 @@ fn named_tensors(trainer: &Trainer) -> Vec<(String, Tensor)> {
     out
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory:
-/// a crash leaves either the old file or the new one, never a torn one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Has `write` create a temporary file in the same directory as `path`, then
+/// syncs it and renames it over `path`: a crash leaves either the old file or
+/// the new one, never a torn one.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -88,14 +88,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .ok_or_else(|| ManError::Config(format!("checkpoint path {} names no file", path.display())))?;
     let tmp = dir.join(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    if let Err(e) = write() {
+    let written = write(&tmp).and_then(|()| {
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| ManError::io(&tmp, e))
+    });
+    if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(ManError::io(&tmp, e));
+        return Err(e);
     }
     if let Err(e) = std::fs::rename(&tmp, path) {
         let _ = std::fs::remove_file(&tmp);
@@ -132,9 +130,13 @@ pub fn save(trainer: &Trainer, path: &Path, metadata: &str) -> Result<()> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let bytes = safetensors::serialize(views, Some(header))
-        .map_err(|e| ManError::Weights(format!("{}: cannot serialise checkpoint: {e}", path.display())))?;
-    write_atomically(path, &bytes)
+    // Streamed to disk: the tensors are not held a second time in one buffer.
+    write_atomically(path, |tmp| {
+        safetensors::serialize_to_file(views, Some(header), tmp).map_err(|e| match e {
+            safetensors::SafeTensorError::IoError(io) => ManError::io(tmp, io),
+            other => ManError::Weights(format!("{}: cannot write checkpoint: {other}", path.display())),
+        })
+    })
 }
 
 /// Restores what `save` wrote into `trainer`; returns the metadata JSON string.
