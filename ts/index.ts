@@ -8,3 +8,37 @@ export {
   type ManErrorCode,
 } from './errors.ts'
 export type { DatasetIndex, DatasetSplit, Split } from './data/types.ts'
+export {
+  configSchema,
+  configOptions,
+  defineConfig,
+  resolveConfig,
+  presets,
+  type ConfigInput,
+  type ConfigOption,
+  type ManConfig,
+  type PresetName,
+} from './config/index.ts'
+export { train, resumeTrain } from './train/train.ts'
+export type {
+  BatchInfo,
+  BestEpoch,
+  CallbackControl,
+  EpochPhase,
+  EpochSummary,
+  EpochTimings,
+  LossSummary,
+  PretrainedReport,
+  TrainOptions,
+  TrainResult,
+} from './train/types.ts'
+export type { SplitEvaluation, Scores, ClassScore } from './train/evaluation.ts'
+export { coDivide, type CoDivision } from './train/co-division.ts'
+export { lambdaAt, lrAt, isWarmup, type LambdaOptions, type LrOptions } from './train/schedule.ts'
+export { readPartition, type Partition, type PartitionCounts } from './train/run-dir.ts'
+export { PARTITION_CLEAN, PARTITION_AMBIGUOUS, PARTITION_NOISY } from './native/binding.ts'
+export { loadModel, evaluate, type Model, type ImagePrediction, type LoadModelOptions, type Evaluation } from './model.ts'
+export { loadDataset, DatasetError, RAFDB_CLASSES, type DatasetFormat, type LoadDatasetOptions, type LoadedDataset } from './data/index.ts'
+export { injectNoise, noiseDetection, flippedMask, type InjectedNoise, type NoiseDetection } from './data/noise.ts'
+export { synthesize, EXPRESSION_NAMES, type SynthesizeOptions, type SynthesisSummary } from './synth/index.ts'
+export * as losses from './losses.ts'

@@ -1,8 +1,29 @@
 /**
  * Dataset adapters: RAF-DB, image folders, CSV. Each produces a DatasetIndex.
- * STUB: being written (issue: datasets and CLI).
+ *
+ * `format: 'auto'` looks, in order, for EmoLabel/ (RAF-DB; also in basic/, or
+ * when the path is EmoLabel/ or its label file), train/ (image folders), then a
+ * .csv (the path itself or the only one in the folder).
+ *
+ * A scan collects every problem (malformed lines, unknown labels, missing
+ * files, duplicates, paths escaping the root) and fails once with all of them
+ * (a DatasetError, code ERR_MAN_DATA, `problems` listing each "file:line:
+ * problem"); with skipBad it drops those entries and returns them in
+ * `skipped`. An empty train or test split is always an error.
+ *
+ * When a `truth.json` (see ./truth.ts; the synthetic set writes one) sits at
+ * the dataset root, the true labels of the training images are returned in
+ * `index.trueTrainLabels` and the deliberately ambiguous ones in
+ * `index.ambiguousTrain`; a truth file written by the synthesizer also marks the
+ * index's format as 'synthetic'.
  */
-import { ManError } from '../errors.ts'
+import { resolve } from 'node:path'
+import { locateDataset } from './detect.ts'
+import { scanCsv } from './csv.ts'
+import { scanFolder } from './folder.ts'
+import { scanRafdb } from './rafdb.ts'
+import { finishScan, type Scan } from './scan.ts'
+import { loadTrainTruth, SYNTHETIC_GENERATOR } from './truth.ts'
 import type { DatasetIndex } from './types.ts'
 
 export type DatasetFormat = 'auto' | 'rafdb' | 'folder' | 'csv'
@@ -21,5 +42,27 @@ export interface LoadedDataset {
 }
 
 export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDataset> {
-  throw new ManError('ERR_MAN_DATA', `dataset adapters are not implemented yet (${options.path})`)
+  const located = await locateDataset(resolve(options.path), options.format)
+  let scan: Scan
+  if (located.format === 'rafdb') scan = await scanRafdb(located.path)
+  else if (located.format === 'folder') scan = await scanFolder(located.path)
+  else scan = await scanCsv(located.path)
+
+  const result = await finishScan(scan, options.skipBad)
+  const truth = await loadTrainTruth(scan.root, scan.classNames, result.trainRelative)
+  const index: DatasetIndex = {
+    root: scan.root,
+    format: truth?.generator === SYNTHETIC_GENERATOR ? 'synthetic' : scan.format,
+    classNames: scan.classNames,
+    train: result.train,
+    test: result.test,
+  }
+  if (truth) {
+    index.trueTrainLabels = truth.trueTrainLabels
+    index.ambiguousTrain = truth.ambiguousTrain
+  }
+  return { index, skipped: result.skipped }
 }
+
+export { DatasetError } from './problems.ts'
+export { RAFDB_CLASSES } from './rafdb.ts'

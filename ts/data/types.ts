@@ -20,4 +20,6 @@ export interface DatasetIndex {
   test: DatasetSplit
   /** Where known (synthetic set, injected noise): the true label of each training sample. */
   trueTrainLabels?: Int32Array
+  /** Where known (synthetic set): 1 for training samples that deliberately blend two expressions. */
+  ambiguousTrain?: Uint8Array
 }

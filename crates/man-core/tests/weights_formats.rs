@@ -73,6 +73,7 @@ torch.save(full, os.path.join(out, 'legacy.pth'), _use_new_zipfile_serialization
 torch.save(wrapped, os.path.join(out, 'wrapped.pth.tar'))
 torch.save(wrapped, os.path.join(out, 'wrapped_legacy.pth.tar'), _use_new_zipfile_serialization=False)
 torch.save(torch.nn.Linear(2, 2), os.path.join(out, 'whole_module.pt'), _use_new_zipfile_serialization=False)
+torch.save({'epoch': 1, 'model': torch.nn.Conv2d(1, 1, 1)}, os.path.join(out, 'wrapped_module.pt'))
 # Storage views of the legacy format (PyTorch < 1.0 wrote them; torch.save
 # no longer does), written by hand in that layout and checked with torch.load.
 import pickle, struct
@@ -299,6 +300,15 @@ fn every_truncation_is_a_weights_error_naming_the_file() {
 fn a_pickled_module_is_refused_with_advice() {
     let msg = assert_weights_error(&fixtures().dir.join("whole_module.pt"), "whole module");
     assert!(msg.contains("torch.nn.modules.linear.Linear") && msg.contains("state_dict()"), "{msg}");
+}
+
+#[test]
+fn a_pickled_module_inside_a_wrapper_is_refused_with_advice() {
+    let msg = assert_weights_error(&fixtures().dir.join("wrapped_module.pt"), "wrapped module");
+    assert!(
+        msg.contains("'model'") && msg.contains("torch.nn.modules.conv.Conv2d") && msg.contains("state_dict()"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -107,7 +107,8 @@ pub fn read_tensors(path: &Path) -> Result<Vec<RawTensor>> {
         }
         None => Err("not a safetensors file, torch.save zip archive or legacy torch.save file".to_string()),
     };
-    let tensors = result.and_then(unique_names).map_err(|msg| ManError::Weights(format!("{}: {msg}", path.display())))?;
+    let tensors =
+        result.and_then(unique_names).map_err(|msg| ManError::Weights(format!("{}: {msg}", path.display())))?;
     Ok(tensors)
 }
 

@@ -641,3 +641,60 @@ pub fn storage_dtype(module: &str, name: &str) -> Result<DType, String> {
     };
     Ok(dtype)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(bytes: &[u8]) -> Result<Value, String> {
+        let mut pos = 0;
+        unpickle(bytes, &mut pos, &mut |_| Err("no persistent ids here".to_string()))
+    }
+
+    #[test]
+    fn a_memoized_dict_filled_later_is_seen_filled_through_the_memo() {
+        // [d] with d memoized empty, then fetched from the memo and given k=7.
+        let bytes = b"\x80\x02]q\x00}q\x01ah\x01X\x01\x00\x00\x00kK\x07s0.";
+        let Value::List(list) = load(bytes).unwrap() else { panic!("not a list") };
+        let Value::Dict(d) = &list.borrow()[0] else { panic!("not a dict") };
+        let d = d.borrow();
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].0.as_str(), d[0].1.as_int()), (Some("k"), Some(7)));
+    }
+
+    #[test]
+    fn a_call_of_an_unknown_global_is_opaque_and_runs_nothing() {
+        let bytes = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00ls\x85R.";
+        match load(bytes).unwrap() {
+            Value::Opaque(name) => assert_eq!(&*name, "os.system"),
+            other => panic!("got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ints_of_every_width_decode_with_their_sign() {
+        let bytes = b"\x80\x02(\x8a\x01\xffJ\xfe\xff\xff\xffM\x34\x12K\x05\x8a\x00t.";
+        let items = load(bytes).unwrap().items().unwrap();
+        let ints: Vec<i128> = items.iter().map(|v| v.as_int().unwrap()).collect();
+        assert_eq!(ints, vec![-1, -2, 0x1234, 5, 0]);
+    }
+
+    #[test]
+    fn every_truncation_of_a_pickle_is_an_error() {
+        let bytes =
+            b"\x80\x02}q\x00(X\x01\x00\x00\x00a]q\x01(K\x01G?\xf0\x00\x00\x00\x00\x00\x00eX\x01\x00\x00\x00b\x88u.";
+        assert!(load(bytes).is_ok());
+        for len in 0..bytes.len() {
+            assert!(load(&bytes[..len]).is_err(), "prefix of {len} bytes was accepted");
+        }
+    }
+
+    #[test]
+    fn stack_and_mark_misuse_is_an_error() {
+        for bytes in
+            [&b"\x80\x02a."[..], b"\x80\x02(u.", b"\x80\x02K\x01(K\x02\x86.", b"\x80\x02h\x05.", b"\x80\x02\xff."]
+        {
+            assert!(load(bytes).is_err(), "{bytes:?} was accepted");
+        }
+    }
+}

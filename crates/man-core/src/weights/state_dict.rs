@@ -42,11 +42,18 @@ pub fn tensors(file: &mut TorchFile, max_bytes: usize) -> Result<Vec<RawTensor>,
 }
 
 fn no_tensors(state: &Value, hint: Option<&str>) -> String {
-    let mut msg = format!("no tensors found (the file holds {})", state.describe());
+    let mut msg = format!("no tensors found (the file holds {}", state.describe());
+    // `{'model': model, 'epoch': n}`: say what the wrapper holds.
+    let wrapped = WRAPPERS.iter().find_map(|w| dict_get(state, w).map(|v| (w, v)));
+    if let Some((key, value)) = &wrapped {
+        msg.push_str(&format!(" whose '{key}' is {}", value.describe()));
+    }
+    msg.push(')');
+    let opaque = matches!(state, Value::Opaque(_)) || matches!(wrapped, Some((_, Value::Opaque(_))));
     if let Some(hint) = hint {
         msg.push_str("; ");
         msg.push_str(hint);
-    } else if matches!(state, Value::Opaque(_)) {
+    } else if opaque {
         msg.push_str("; a pickled model object cannot be read without Python: save model.state_dict() instead");
     }
     msg
@@ -117,7 +124,8 @@ fn materialize(name: &str, t: &TensorRef, storage: &[u8], swap: bool, max_bytes:
     let nbytes = numel.checked_mul(es).filter(|&n| n <= max_bytes).ok_or_else(too_big)?;
     let mut data = Vec::with_capacity(nbytes);
     if numel > 0 {
-        let last = t.size.iter().zip(&t.stride).try_fold(t.offset, |acc, (&d, &st)| acc.checked_add((d - 1).checked_mul(st)?));
+        let last =
+            t.size.iter().zip(&t.stride).try_fold(t.offset, |acc, (&d, &st)| acc.checked_add((d - 1).checked_mul(st)?));
         if last.is_none_or(|l| l >= s.numel) {
             return Err(format!(
                 "tensor {name}: view (offset {}, size {:?}, stride {:?}) reaches past its storage of {} elements",

@@ -39,7 +39,8 @@ impl<'a> TorchFile<'a> {
                 // torch stores storages uncompressed: borrow them from the file.
                 if entry.compression() == zip::CompressionMethod::Stored {
                     let start = usize::try_from(entry.data_start()).ok();
-                    let end = start.zip(usize::try_from(entry.compressed_size()).ok()).and_then(|(s, n)| s.checked_add(n));
+                    let end =
+                        start.zip(usize::try_from(entry.compressed_size()).ok()).and_then(|(s, n)| s.checked_add(n));
                     if let Some(bytes) = start.zip(end).and_then(|(s, e)| file.get(s..e)) {
                         return Ok(Cow::Borrowed(bytes));
                     }
@@ -172,10 +173,7 @@ pub fn read_legacy(bytes: &[u8]) -> Result<TorchFile<'_>, String> {
 
 /// `('storage', storage_type, root_key, location, numel, view_metadata)`,
 /// where a view is `(view_key, offset, numel)` into the root storage.
-fn legacy_persistent_load(
-    pid: Value,
-    declared: &mut HashMap<String, Result<DType, String>>,
-) -> Result<Value, String> {
+fn legacy_persistent_load(pid: Value, declared: &mut HashMap<String, Result<DType, String>>) -> Result<Value, String> {
     let items = pid.items().ok_or_else(|| format!("persistent id is {}", pid.describe()))?;
     match items.as_slice() {
         [kind, storage_type, key, _location, numel, view, ..] if kind.as_str() == Some("storage") => {

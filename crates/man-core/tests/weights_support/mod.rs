@@ -20,20 +20,25 @@ pub fn python() -> PathBuf {
     python
 }
 
-/// A directory no other test run uses; directories of runs older than a day
-/// are removed so that fixtures do not pile up in the target dir.
+/// A directory no other test run uses. Directories of earlier runs (their
+/// process gone, or older than a day) are removed so that fixtures, some
+/// 200 MB a run, do not pile up in the target dir.
 pub fn fresh_dir(tag: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let prefix = format!("weights-{tag}-");
     if let Ok(entries) = std::fs::read_dir(root) {
         for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix(&prefix) else { continue };
+            let pid = rest.split('-').next().unwrap_or("");
+            let process_gone = Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists();
             let old = entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age > Duration::from_secs(24 * 3600));
-            if old && entry.file_name().to_string_lossy().starts_with(&prefix) {
+            if process_gone || old {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
@@ -55,11 +60,7 @@ pub fn run_python(script: &str, dir: &Path) {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}; {SETUP_HINT}", python.display()));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("No module named 'torch'"),
-        "{} has no torch: {SETUP_HINT}\n{stderr}",
-        python.display()
-    );
+    assert!(!stderr.contains("No module named 'torch'"), "{} has no torch: {SETUP_HINT}\n{stderr}", python.display());
     assert!(out.status.success(), "fixture script failed ({}):\n{stderr}", out.status);
 }
 

@@ -1,0 +1,408 @@
+/**
+ * A deterministic stand-in for the native addon, implementing the same
+ * `Binding` interface. Its "weights" are one 32-bit state that every training
+ * step folds its inputs into; predictions are pseudo-random functions of that
+ * state, the sample and the view. It records every call, and save/load write
+ * a real (tensor-less) safetensors file, so resume can be tested end to end.
+ */
+import { promises as fs } from 'node:fs'
+
+import type {
+  Binding,
+  BindingDataset,
+  BindingDatasetOptions,
+  BindingDecodeFailure,
+  BindingPrediction,
+  BindingRuntimeInfo,
+  BindingStepResult,
+  BindingTrainer,
+  BindingTrainerOptions,
+  BindingView,
+  BindingWeightsReport,
+} from '../ts/native/binding.ts'
+import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../ts/native/binding.ts'
+
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ (v >>> 0), 0x01000193) >>> 0
+  h ^= h >>> 15
+  h = Math.imul(h, 0x2c1b3c6d) >>> 0
+  h ^= h >>> 12
+  return h >>> 0
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0
+  return h
+}
+
+function floatBits(x: number): number {
+  const f = new Float64Array([x])
+  const u = new Uint32Array(f.buffer)
+  return (u[0]! ^ u[1]!) >>> 0
+}
+
+const VIEW_CODE: Record<BindingView, number> = { test: 1, weak: 2, strong: 3 }
+
+export interface FakeBindingOptions {
+  /** The true class of an image (by its name), so that predictions can be right more often than chance. */
+  classOf?: (name: string) => number | undefined
+  /** Probability that f1 and f2 predict the true class, when known. */
+  skill?: [number, number]
+  /** Names that scan() reports as undecodable. */
+  failing?: (name: string) => boolean
+  /** Backbone tensor names loadPretrained reports as missing. */
+  missingWeights?: string[]
+}
+
+export interface FakeStep {
+  trainer: number
+  kind: 'warmup' | 'co-division'
+  dataset: number
+  epoch: number
+  indices: number[]
+  labels: number[]
+  codes: number[] | null
+  lambda: number | null
+  omega: number | null
+  gamma: number | null
+  lr: number
+}
+
+export interface FakeCall {
+  method: string
+  trainer?: number
+  dataset?: number
+  detail?: Record<string, unknown>
+}
+
+export class FakeDataset implements BindingDataset {
+  readonly nameHashes: Uint32Array
+  constructor(
+    readonly fake: FakeBinding,
+    readonly id: number,
+    readonly names: string[],
+    readonly options: BindingDatasetOptions,
+  ) {
+    this.nameHashes = Uint32Array.from(names, hashString)
+  }
+
+  get length(): number {
+    return this.names.length
+  }
+
+  async scan(): Promise<BindingDecodeFailure[]> {
+    this.fake.calls.push({ method: 'scan', dataset: this.id })
+    const failing = this.fake.options.failing
+    if (failing === undefined) return []
+    const out: BindingDecodeFailure[] = []
+    this.names.forEach((name, index) => {
+      if (failing(name)) out.push({ index, path: name, message: `ERR_MAN_DECODE: ${name}: not an image` })
+    })
+    return out
+  }
+
+  async views(indices: Uint32Array, view: BindingView, epoch: number): Promise<Float32Array> {
+    this.checkIndices(indices)
+    const s = this.options.imageSize
+    const per = 3 * s * s
+    const out = new Float32Array(indices.length * per)
+    for (let i = 0; i < indices.length; i++) {
+      let h = mix(mix(this.options.seed, epoch), mix(VIEW_CODE[view], this.nameHashes[indices[i]!]!))
+      for (let j = 0; j < per; j++) {
+        h = mix(h, j)
+        out[i * per + j] = h / 4294967296 - 0.5
+      }
+    }
+    return out
+  }
+
+  checkIndices(indices: Uint32Array): void {
+    for (const i of indices) {
+      if (i >= this.names.length) throw new Error(`ERR_MAN_SHAPE: sample index ${i} out of range (dataset of ${this.names.length})`)
+    }
+  }
+}
+
+interface FakeState {
+  weights: number
+  steps: number
+  lr: number
+}
+
+export class FakeTrainer implements BindingTrainer {
+  readonly device: string
+  state: FakeState
+
+  constructor(
+    readonly fake: FakeBinding,
+    readonly id: number,
+    readonly options: BindingTrainerOptions,
+  ) {
+    this.device = options.device === 'auto' ? 'cpu' : options.device
+    this.state = { weights: mix(0x1234567, options.seed), steps: 0, lr: options.lr }
+  }
+
+  setLr(lr: number): void {
+    if (!(lr > 0)) throw new Error(`ERR_MAN_CONFIG: lr must be positive, got ${lr}`)
+    this.fake.calls.push({ method: 'setLr', trainer: this.id, detail: { lr } })
+    this.state.lr = lr
+  }
+
+  async loadPretrained(path: string): Promise<BindingWeightsReport> {
+    this.fake.calls.push({ method: 'loadPretrained', trainer: this.id, detail: { path } })
+    this.state.weights = mix(this.state.weights, hashString(path))
+    return {
+      loaded: ['conv1.weight', 'bn1.weight', 'layer1.0.conv1.weight'],
+      skipped: ['fc.weight', 'fc.bias'],
+      missing: this.fake.options.missingWeights ?? [],
+    }
+  }
+
+  /** f1's (net 0) or f2's (net 1) prediction for one sample under the current weights. */
+  predictOne(ds: FakeDataset, index: number, view: BindingView, epoch: number, net: number): number {
+    const k = this.options.numClasses
+    const h = mix(mix(this.state.weights, epoch), mix(VIEW_CODE[view] * 2 + net, ds.nameHashes[index]!))
+    const truth = this.fake.options.classOf?.(ds.names[index]!)
+    const skill = this.fake.options.skill ?? [0.6, 0.5]
+    if (truth !== undefined && (h % 1000) / 1000 < skill[net]!) return truth
+    return mix(h, 77) % k
+  }
+
+  private step(
+    kind: FakeStep['kind'],
+    dataset: BindingDataset,
+    indices: Uint32Array,
+    labels: Int32Array,
+    codes: Uint8Array | null,
+    epoch: number,
+    lambda: number | null,
+    omega: number | null,
+    gamma: number | null,
+  ): BindingStepResult {
+    const ds = this.fake.asFake(dataset)
+    ds.checkIndices(indices)
+    if (labels.length !== indices.length || (codes !== null && codes.length !== indices.length)) {
+      throw new Error(`ERR_MAN_SHAPE: ${indices.length} indices, ${labels.length} labels, ${codes?.length ?? '-'} codes`)
+    }
+    this.fake.steps.push({
+      trainer: this.id,
+      kind,
+      dataset: ds.id,
+      epoch,
+      indices: Array.from(indices),
+      labels: Array.from(labels),
+      codes: codes === null ? null : Array.from(codes),
+      lambda,
+      omega,
+      gamma,
+      lr: this.state.lr,
+    })
+    let correct1 = 0
+    let correct2 = 0
+    for (let i = 0; i < indices.length; i++) {
+      if (this.predictOne(ds, indices[i]!, 'weak', epoch, 0) === labels[i]) correct1++
+      if (this.predictOne(ds, indices[i]!, 'weak', epoch, 1) === labels[i]) correct2++
+    }
+    let h = mix(this.state.weights, epoch)
+    for (let i = 0; i < indices.length; i++) h = mix(mix(h, ds.nameHashes[indices[i]!]!), labels[i]! + 31 * (codes?.[i] ?? 7))
+    h = mix(mix(h, floatBits(this.state.lr)), floatBits(lambda ?? -1))
+    this.state.weights = h
+    this.state.steps++
+    const counts = { clean: 0, ambiguous: 0, noisy: 0 }
+    if (codes === null) counts.clean = indices.length
+    else {
+      for (const c of codes) {
+        if (c === PARTITION_CLEAN) counts.clean++
+        else if (c === PARTITION_AMBIGUOUS) counts.ambiguous++
+        else if (c === PARTITION_NOISY) counts.noisy++
+        else throw new Error(`ERR_MAN_SHAPE: invalid partition code ${c}`)
+      }
+    }
+    const lossClean = 0.5 + (mix(h, 1) % 1000) / 1000
+    const lossAmbiguous = counts.ambiguous > 0 ? (mix(h, 2) % 1000) / 1000 : 0
+    const lossNoisy = counts.noisy > 0 ? (mix(h, 3) % 1000) / 10000 : 0
+    const loss = codes === null ? lossClean : lossClean + (omega ?? 0) * lossAmbiguous + (gamma ?? 0) * lossNoisy
+    return { loss, lossClean, lossAmbiguous, lossNoisy, ...counts, correct1, correct2 }
+  }
+
+  async warmupStep(dataset: BindingDataset, indices: Uint32Array, labels: Int32Array, epoch: number): Promise<BindingStepResult> {
+    return this.step('warmup', dataset, indices, labels, null, epoch, null, null, null)
+  }
+
+  async coDivisionStep(
+    dataset: BindingDataset,
+    indices: Uint32Array,
+    labels: Int32Array,
+    codes: Uint8Array,
+    epoch: number,
+    lambda: number,
+    omega: number,
+    gamma: number,
+  ): Promise<BindingStepResult> {
+    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma)
+  }
+
+  async predict(
+    dataset: BindingDataset,
+    indices: Uint32Array,
+    view: BindingView,
+    epoch: number,
+    batchSize: number,
+    withProbs: boolean,
+  ): Promise<BindingPrediction> {
+    const ds = this.fake.asFake(dataset)
+    ds.checkIndices(indices)
+    if (!(batchSize >= 1)) throw new Error(`ERR_MAN_CONFIG: batchSize must be at least 1, got ${batchSize}`)
+    const k = this.options.numClasses
+    const pred1 = new Int32Array(indices.length)
+    const pred2 = new Int32Array(indices.length)
+    const probs = withProbs ? new Float32Array(indices.length * k) : null
+    for (let i = 0; i < indices.length; i++) {
+      pred1[i] = this.predictOne(ds, indices[i]!, view, epoch, 0)
+      pred2[i] = this.predictOne(ds, indices[i]!, view, epoch, 1)
+      if (probs !== null) {
+        // The ensemble leans to f1, and to f2 where f1 is unsure (odd samples).
+        const winner = i % 2 === 0 ? pred1[i]! : pred2[i]!
+        for (let c = 0; c < k; c++) probs[i * k + c] = c === winner ? 0.5 : 0.5 / (k - 1)
+      }
+    }
+    this.fake.calls.push({
+      method: 'predict',
+      trainer: this.id,
+      dataset: ds.id,
+      detail: { view, epoch, withProbs, indices: Array.from(indices), pred1: Array.from(pred1), pred2: Array.from(pred2) },
+    })
+    return { pred1, pred2, probs }
+  }
+
+  async save(path: string, metadata: string): Promise<void> {
+    this.fake.calls.push({ method: 'save', trainer: this.id, detail: { path, metadata } })
+    const header = JSON.stringify({ __metadata__: { metadata, fake_state: JSON.stringify(this.state) } })
+    const padded = header + ' '.repeat((8 - (header.length % 8)) % 8)
+    const body = Buffer.alloc(8 + Buffer.byteLength(padded))
+    body.writeBigUInt64LE(BigInt(Buffer.byteLength(padded)), 0)
+    body.write(padded, 8)
+    const tmp = `${path}.fake-tmp`
+    try {
+      await fs.writeFile(tmp, body)
+      await fs.rename(tmp, path)
+    } catch (err) {
+      throw new Error(`ERR_MAN_IO: ${path}: ${(err as Error).message}`)
+    }
+  }
+
+  async load(path: string): Promise<string> {
+    this.fake.calls.push({ method: 'load', trainer: this.id, detail: { path } })
+    let body: Buffer
+    try {
+      body = await fs.readFile(path)
+    } catch (err) {
+      throw new Error(`ERR_MAN_IO: ${path}: ${(err as Error).message}`)
+    }
+    const len = Number(body.readBigUInt64LE(0))
+    const meta = JSON.parse(body.subarray(8, 8 + len).toString('utf8')).__metadata__ as Record<string, string>
+    this.state = JSON.parse(meta.fake_state!) as FakeState
+    return meta.metadata!
+  }
+}
+
+export class FakeBinding implements Binding {
+  readonly calls: FakeCall[] = []
+  readonly steps: FakeStep[] = []
+  readonly datasets: FakeDataset[] = []
+  readonly trainers: FakeTrainer[] = []
+  threads = 2
+
+  constructor(readonly options: FakeBindingOptions = {}) {}
+
+  asFake(dataset: BindingDataset): FakeDataset {
+    if (!(dataset instanceof FakeDataset) || dataset.fake !== this) throw new Error('ERR_MAN_SHAPE: not a dataset of this binding')
+    return dataset
+  }
+
+  runtimeInfo(): BindingRuntimeInfo {
+    return { torchVersion: '2.11.0', cudaAvailable: false, cudaDeviceCount: 0, threads: this.threads, addonVersion: 'fake' }
+  }
+
+  setThreads(threads: number): void {
+    this.threads = threads
+  }
+
+  async resnetSmoke(): Promise<number> {
+    return 2
+  }
+
+  async debugPanic(): Promise<number> {
+    throw new Error('ERR_MAN_PANIC: deliberate panic')
+  }
+
+  private addDataset(names: string[], options: BindingDatasetOptions): FakeDataset {
+    if (!(options.imageSize >= 1)) throw new Error(`ERR_MAN_CONFIG: imageSize must be positive, got ${options.imageSize}`)
+    const ds = new FakeDataset(this, this.datasets.length, names, options)
+    this.datasets.push(ds)
+    this.calls.push({ method: 'Dataset.create', dataset: ds.id, detail: { n: names.length, ...options } })
+    return ds
+  }
+
+  readonly Dataset = {
+    fromPaths: (paths: string[], options: BindingDatasetOptions): BindingDataset => this.addDataset(paths, options),
+    fromBuffers: (buffers: Buffer[], names: string[], options: BindingDatasetOptions): BindingDataset => {
+      if (buffers.length !== names.length) throw new Error(`ERR_MAN_SHAPE: ${buffers.length} buffers, ${names.length} names`)
+      return this.addDataset(names, options)
+    },
+  }
+
+  readonly Trainer = {
+    create: (options: BindingTrainerOptions): BindingTrainer => {
+      if (!(options.numClasses >= 2)) throw new Error(`ERR_MAN_CONFIG: numClasses must be at least 2, got ${options.numClasses}`)
+      const t = new FakeTrainer(this, this.trainers.length, options)
+      this.trainers.push(t)
+      this.calls.push({ method: 'Trainer.create', trainer: t.id, detail: { ...options } })
+      return t
+    },
+  }
+
+  async lossCrossEntropy(logits: Float64Array, rows: number, cols: number, labels: Int32Array): Promise<number> {
+    let sum = 0
+    for (let r = 0; r < rows; r++) sum -= logSoftmax(logits, r, cols)[labels[r]!]!
+    return sum / rows
+  }
+
+  async lossKl(pred: Float64Array, target: Float64Array, rows: number, cols: number): Promise<number> {
+    let sum = 0
+    for (let r = 0; r < rows; r++) {
+      const lp = logSoftmax(pred, r, cols)
+      const lt = logSoftmax(target, r, cols)
+      for (let c = 0; c < cols; c++) sum += Math.exp(lt[c]!) * (lt[c]! - lp[c]!)
+    }
+    return sum / rows
+  }
+
+  async lossMutual(logits1: Float64Array, logits2: Float64Array, rows: number, cols: number, labels: Int32Array, lambda: number): Promise<number> {
+    const ce = 0.5 * ((await this.lossCrossEntropy(logits1, rows, cols, labels)) + (await this.lossCrossEntropy(logits2, rows, cols, labels)))
+    const kl = 0.5 * ((await this.lossKl(logits1, logits2, rows, cols)) + (await this.lossKl(logits2, logits1, rows, cols)))
+    return (1 - lambda) * ce + lambda * kl
+  }
+
+  async lossConsistency(weak: Float64Array, strong: Float64Array, rows: number, cols: number): Promise<number> {
+    let sum = 0
+    for (let r = 0; r < rows; r++) {
+      const a = logSoftmax(weak, r, cols)
+      const b = logSoftmax(strong, r, cols)
+      for (let c = 0; c < cols; c++) sum += (Math.exp(a[c]!) - Math.exp(b[c]!)) ** 2
+    }
+    return sum / (rows * cols)
+  }
+}
+
+function logSoftmax(x: Float64Array, row: number, cols: number): Float64Array {
+  const out = new Float64Array(cols)
+  let max = -Infinity
+  for (let c = 0; c < cols; c++) max = Math.max(max, x[row * cols + c]!)
+  let sum = 0
+  for (let c = 0; c < cols; c++) sum += Math.exp(x[row * cols + c]! - max)
+  const lse = max + Math.log(sum)
+  for (let c = 0; c < cols; c++) out[c] = x[row * cols + c]! - lse
+  return out
+}

@@ -1,0 +1,102 @@
+/**
+ * The one configuration schema. Its defaults are the reference setting of
+ * METHOD.md; the CLI derives its flags (and their help) from it, so the two
+ * never disagree.
+ */
+import { z } from 'zod'
+
+const positiveInt = () => z.number().int().positive()
+const nonNegativeInt = () => z.number().int().nonnegative()
+const seed = () => nonNegativeInt().max(0xffffffff)
+
+export const dataSchema = z
+  .strictObject({
+    path: z.string().min(1).optional().describe('dataset root: RAF-DB directory, image folder, or CSV file'),
+    format: z.enum(['auto', 'rafdb', 'folder', 'csv']).default('auto').describe('dataset layout'),
+    skipBad: z.boolean().default(false).describe('drop unreadable or unlabelled entries (listed in the run) instead of failing'),
+    validationSplit: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0)
+      .describe('fraction of the training set held out, seeded, for model selection; 0 = none'),
+  })
+  .prefault({})
+
+export const noiseSchema = z
+  .strictObject({
+    rate: z.number().min(0).lt(1).default(0).describe('fraction of training labels replaced by another class (symmetric noise)'),
+    seed: seed().default(0).describe('seed of the noise injection'),
+  })
+  .prefault({})
+
+export const modelSchema = z
+  .strictObject({
+    pretrained: z.string().min(1).optional().describe('ResNet-18 backbone weights loaded into both networks (e.g. resnet18_msceleb.pth)'),
+  })
+  .prefault({})
+
+export const trainSchema = z
+  .strictObject({
+    epochs: positiveInt().default(100).describe('training epochs'),
+    warmup: nonNegativeInt().default(10).describe('warm-up epochs (cross-entropy only) before co-division starts'),
+    // BatchNorm cannot train on a single sample.
+    batchSize: z.number().int().min(2).default(128).describe('training batch size'),
+    imageSize: z.number().int().min(16).max(1024).default(224).describe('input height and width in pixels'),
+    lr: z.number().positive().default(1e-3).describe('Adam learning rate of epoch 1'),
+    lrDecay: z.number().positive().max(1).default(0.9).describe('learning-rate factor applied after every epoch'),
+    beta1: z.number().min(0).lt(1).default(0.9).describe('Adam β1'),
+    beta2: z.number().min(0).lt(1).default(0.999).describe('Adam β2'),
+    eps: z.number().positive().default(1e-8).describe('Adam ε'),
+    weightDecay: z.number().min(0).default(1e-4).describe('weight decay added to the gradient (torch.optim.Adam, not AdamW)'),
+    seed: seed().default(0).describe('seed of weights, data order, augmentation and the validation split'),
+  })
+  .prefault({})
+
+export const manSchema = z
+  .strictObject({
+    lambdaMax: z.number().min(0).max(1).default(0.9).describe('λmax, the largest weight of mutual learning'),
+    beta: z.number().min(0).default(0.65).describe('β, the steepness of the λ ramp'),
+    rampFraction: z.number().positive().default(0.9).describe('epoch where λ peaks, as a fraction of epochs (er = rampFraction·epochs)'),
+    omega: z.number().min(0).default(0.6).describe('ω, weight of the ambiguous-subset loss'),
+    gamma: z.number().min(0).default(1).describe('γ, weight of the noisy-subset loss'),
+    coDivisionView: z
+      .enum(['weak', 'test'])
+      .default('weak')
+      .describe("views co-division predicts on: 'weak' as the reference code, 'test' as the fix"),
+  })
+  .prefault({})
+
+export const runtimeSchema = z
+  .strictObject({
+    device: z
+      .string()
+      .regex(/^(auto|cpu|cuda|cuda:\d+)$/, "expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
+      .default('auto')
+      .describe("'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    threads: nonNegativeInt().default(0).describe("libtorch intra-op threads; 0 = libtorch's default"),
+    dataThreads: nonNegativeInt().default(0).describe('image pipeline threads; 0 = all cores'),
+    cacheMB: nonNegativeInt().default(1024).describe('memory for decoded images, in MiB, shared by the splits'),
+    mixedPrecision: z.boolean().default(false).describe('bf16 autocast on CUDA (ignored on CPU)'),
+    evalBatchSize: positiveInt().default(256).describe('batch size of prediction passes (co-division, evaluation)'),
+  })
+  .prefault({})
+
+export const configSchema = z.strictObject({
+  data: dataSchema,
+  noise: noiseSchema,
+  method: z
+    .enum(['man', 'ce'])
+    .default('man')
+    .describe("'man': co-division and tri-regularisation; 'ce': cross-entropy throughout (baseline)"),
+  model: modelSchema,
+  train: trainSchema,
+  man: manSchema,
+  runtime: runtimeSchema,
+  out: z.string().min(1).optional().describe('run directory (created if missing)'),
+})
+
+/** What a user writes: every field optional. */
+export type ConfigInput = z.input<typeof configSchema>
+/** A resolved configuration: every default filled in. */
+export type ManConfig = z.output<typeof configSchema>

@@ -1,0 +1,180 @@
+/**
+ * A trained model: load it from a run directory or a checkpoint, classify
+ * images, evaluate it on a labelled set. The ensemble of the two networks
+ * (mean of their logits) gives every answer.
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+
+import type { DatasetIndex } from './data/types.ts'
+import { callNative, callNativeSync, ManError } from './errors.ts'
+import type { BindingDataset, BindingTrainer } from './native/binding.ts'
+import { getBinding } from './native/index.ts'
+import { readCheckpointMeta } from './train/checkpoint.ts'
+import { argmaxRows, score, type Scores } from './train/evaluation.ts'
+import { checkpointPath, exists } from './train/run-dir.ts'
+
+export interface LoadModelOptions {
+  /** Which checkpoint of a run directory: 'best' (default, falls back to 'last') or 'last'. */
+  checkpoint?: 'best' | 'last'
+  /** 'auto' | 'cpu' | 'cuda' | 'cuda:N'; default 'auto'. */
+  device?: string
+  /** libtorch intra-op threads; 0 = libtorch's default. */
+  threads?: number
+  /** Images per forward pass; default 64. */
+  batchSize?: number
+}
+
+export interface ImagePrediction {
+  /** Ensemble class probabilities (sum 1), indexed like `Model.classNames`. */
+  probabilities: number[]
+  /** The most probable class's name. */
+  label: string
+  /** The most probable class's index. */
+  index: number
+}
+
+export interface Model {
+  readonly classNames: string[]
+  readonly imageSize: number
+  readonly device: string
+  /** The checkpoint file the weights came from. */
+  readonly checkpoint: string
+  /** Classifies image files (paths) or encoded images (Buffers), in order. */
+  predict(images: Array<string | Buffer>): Promise<ImagePrediction[]>
+}
+
+const PREDICT_CACHE_BYTES = 64 * 1024 * 1024
+
+class LoadedModel implements Model {
+  constructor(
+    readonly classNames: string[],
+    readonly imageSize: number,
+    readonly checkpoint: string,
+    private readonly trainer: BindingTrainer,
+    private readonly batchSize: number,
+  ) {}
+
+  get device(): string {
+    return this.trainer.device
+  }
+
+  private open(images: Array<string | Buffer>): BindingDataset {
+    const binding = getBinding()
+    const options = { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0 }
+    if (images.every((x) => typeof x === 'string')) {
+      return callNativeSync(() => binding.Dataset.fromPaths(images as string[], options))
+    }
+    if (images.every((x) => Buffer.isBuffer(x))) {
+      const names = images.map((_, i) => `image #${i}`)
+      return callNativeSync(() => binding.Dataset.fromBuffers(images as Buffer[], names, options))
+    }
+    throw new ManError('ERR_MAN_DATA', 'predict: pass either file paths or Buffers, not a mix of both')
+  }
+
+  /** N×C ensemble probabilities. */
+  async probabilities(images: Array<string | Buffer>): Promise<Float32Array> {
+    const k = this.classNames.length
+    if (images.length === 0) return new Float32Array(0)
+    const dataset = this.open(images)
+    const indices = Uint32Array.from({ length: images.length }, (_, i) => i)
+    const prediction = await callNative(() => this.trainer.predict(dataset, indices, 'test', 0, this.batchSize, true))
+    if (prediction.probs === null || prediction.probs.length !== images.length * k) {
+      throw new ManError('ERR_MAN_SHAPE', `predict returned ${prediction.probs?.length ?? 0} probabilities for ${images.length} images × ${k} classes`)
+    }
+    return prediction.probs
+  }
+
+  async predict(images: Array<string | Buffer>): Promise<ImagePrediction[]> {
+    const k = this.classNames.length
+    // Mixed inputs are split by kind and the answers put back in order.
+    if (!images.every((x) => typeof x === 'string') && !images.every((x) => Buffer.isBuffer(x))) {
+      const out = new Array<ImagePrediction>(images.length)
+      for (const isPath of [true, false]) {
+        const at = images.flatMap((x, i) => ((typeof x === 'string') === isPath ? [i] : []))
+        const part = await this.predict(at.map((i) => images[i]!))
+        at.forEach((i, j) => (out[i] = part[j]!))
+      }
+      return out
+    }
+    const probs = await this.probabilities(images)
+    const best = argmaxRows(probs, images.length, k)
+    return Array.from(best, (index, i) => ({
+      probabilities: Array.from(probs.subarray(i * k, (i + 1) * k)),
+      label: this.classNames[index]!,
+      index,
+    }))
+  }
+}
+
+async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
+  let stat
+  try {
+    stat = await fs.stat(target)
+  } catch (err) {
+    throw new ManError('ERR_MAN_IO', `cannot open ${target}: ${(err as Error).message}`, { cause: err })
+  }
+  if (!stat.isDirectory()) return target
+  const order = which === 'best' ? (['best', 'last'] as const) : (['last'] as const)
+  for (const name of order) {
+    const file = checkpointPath(target, name)
+    if (await exists(file)) return file
+  }
+  throw new ManError('ERR_MAN_RUN_DIR', `${target} holds no checkpoint (${order.map((n) => `checkpoints/${n}.safetensors`).join(' or ')})`)
+}
+
+/** Loads the model of a run directory (its best checkpoint by default) or of one checkpoint file. */
+export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOptions = {}): Promise<Model> {
+  const file = path.resolve(await findCheckpoint(runDirOrCheckpoint, options.checkpoint ?? 'best'))
+  const meta = await readCheckpointMeta(file)
+  const binding = getBinding()
+  const trainer = callNativeSync(() =>
+    binding.Trainer.create({
+      numClasses: meta.classNames.length,
+      device: options.device ?? 'auto',
+      threads: options.threads ?? 0,
+      seed: 0,
+      // The optimiser is restored with the weights but never stepped here.
+      lr: 1e-3,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0,
+      mixedPrecision: false,
+    }),
+  )
+  await callNative(() => trainer.load(file))
+  return new LoadedModel(meta.classNames, meta.imageSize, file, trainer, options.batchSize ?? 64)
+}
+
+export type Evaluation = Scores
+
+/** Accuracy, mean class accuracy, confusion matrix and per-class scores of the model on labelled images. */
+export async function evaluate(model: Model, dataset: DatasetIndex | { paths: string[]; labels: Int32Array | number[] }): Promise<Evaluation> {
+  let paths: string[]
+  let labels: Int32Array
+  if ('test' in dataset) {
+    const same =
+      dataset.classNames.length === model.classNames.length && dataset.classNames.every((c, i) => c === model.classNames[i])
+    if (!same) {
+      throw new ManError(
+        'ERR_MAN_DATA',
+        `the dataset's classes (${dataset.classNames.join(', ')}) differ from the model's (${model.classNames.join(', ')})`,
+      )
+    }
+    paths = dataset.test.paths
+    labels = dataset.test.labels
+  } else {
+    paths = dataset.paths
+    labels = Int32Array.from(dataset.labels)
+  }
+  const k = model.classNames.length
+  if (labels.length !== paths.length) throw new ManError('ERR_MAN_DATA', `${paths.length} images but ${labels.length} labels`)
+  for (let i = 0; i < labels.length; i++) {
+    if (!(labels[i]! >= 0 && labels[i]! < k)) throw new ManError('ERR_MAN_DATA', `${paths[i]}: label ${labels[i]} is outside 0..${k - 1}`)
+  }
+  let pred: Int32Array
+  if (model instanceof LoadedModel) pred = argmaxRows(await model.probabilities(paths), paths.length, k)
+  else pred = Int32Array.from(await model.predict(paths), (p) => p.index)
+  return score(pred, labels, model.classNames)
+}

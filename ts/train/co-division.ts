@@ -1,0 +1,49 @@
+/**
+ * Co-division (METHOD.md): the agreement of the two networks' predictions with
+ * the given label splits the training set into clean, ambiguous and noisy
+ * samples. One pass over typed arrays, no allocation per sample.
+ */
+import { ManError } from '../errors.ts'
+import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../native/binding.ts'
+
+export interface CoDivision {
+  /** PARTITION_CLEAN / PARTITION_AMBIGUOUS / PARTITION_NOISY per sample. */
+  codes: Uint8Array
+  clean: number
+  ambiguous: number
+  noisy: number
+}
+
+/** Indexed by how many of the two networks predicted the given label. */
+const CODE_BY_HITS = Uint8Array.of(PARTITION_NOISY, PARTITION_AMBIGUOUS, PARTITION_CLEAN)
+
+/**
+ * clean: both networks predict the label; noisy: neither does (whether or not
+ * they agree with each other); ambiguous: exactly one does.
+ * `out`, when given, receives the codes (and is returned as `codes`).
+ */
+export function coDivide(pred1: Int32Array, pred2: Int32Array, labels: Int32Array, out?: Uint8Array): CoDivision {
+  const n = labels.length
+  if (pred1.length !== n || pred2.length !== n) {
+    throw new ManError(
+      'ERR_MAN_SHAPE',
+      `coDivide: pred1 (${pred1.length}), pred2 (${pred2.length}) and labels (${n}) must have the same length`,
+    )
+  }
+  if (out !== undefined && out.length !== n) {
+    throw new ManError('ERR_MAN_SHAPE', `coDivide: out has length ${out.length}, expected ${n}`)
+  }
+  const codes = out ?? new Uint8Array(n)
+  // Branch-free: the sum of hits gives `clean` and `ambiguous` together with the count of double hits.
+  let hitSum = 0
+  let doubleHits = 0
+  for (let i = 0; i < n; i++) {
+    const y = labels[i]
+    const hits = (pred1[i] === y ? 1 : 0) + (pred2[i] === y ? 1 : 0)
+    codes[i] = CODE_BY_HITS[hits]!
+    hitSum += hits
+    doubleHits += hits >> 1
+  }
+  const ambiguous = hitSum - 2 * doubleHits
+  return { codes, clean: doubleHits, ambiguous, noisy: n - doubleHits - ambiguous }
+}

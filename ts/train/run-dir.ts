@@ -1,0 +1,221 @@
+/**
+ * The run directory: config.json, run.json, metrics.jsonl, noise.json,
+ * partitions/ and checkpoints/. Every JSON file is replaced atomically
+ * (temp file, fsync, rename) so a crash never leaves half a file.
+ */
+import { randomBytes } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+
+import { ManError } from '../errors.ts'
+import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../native/binding.ts'
+
+export const CONFIG_FILE = 'config.json'
+export const RUN_FILE = 'run.json'
+export const METRICS_FILE = 'metrics.jsonl'
+export const NOISE_FILE = 'noise.json'
+export const PARTITIONS_DIR = 'partitions'
+export const CHECKPOINTS_DIR = 'checkpoints'
+const NAMES_FILE = 'names.json'
+
+export type CheckpointName = 'last' | 'best'
+
+export function checkpointPath(runDir: string, which: CheckpointName): string {
+  return path.join(runDir, CHECKPOINTS_DIR, `${which}.safetensors`)
+}
+
+function runDirError(what: string, file: string, err: unknown): ManError {
+  const why = err instanceof Error ? err.message : String(err)
+  return new ManError('ERR_MAN_RUN_DIR', `${what} ${file}: ${why}`, { cause: err })
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  // Makes the rename durable; some platforms cannot open directories, which is harmless.
+  let handle: fs.FileHandle | undefined
+  try {
+    handle = await fs.open(dir, 'r')
+    await handle.sync()
+  } catch {
+    // Not supported here (e.g. Windows).
+  } finally {
+    await handle?.close()
+  }
+}
+
+/** Writes `data` to `file` through a temp file in the same directory, fsync and rename. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  try {
+    const handle = await fs.open(tmp, 'w')
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await fs.rename(tmp, file)
+  } catch (err) {
+    await fs.rm(tmp, { force: true })
+    throw runDirError('cannot write', file, err)
+  }
+  await fsyncDir(path.dirname(file))
+}
+
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`)
+}
+
+export async function readJson<T>(file: string): Promise<T> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (err) {
+    throw runDirError('cannot read', file, err)
+  }
+  try {
+    return JSON.parse(text) as T
+  } catch (err) {
+    throw runDirError('invalid JSON in', file, err)
+  }
+}
+
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Refuses a directory that already holds a run (checked before the slow dataset scan, and again on creation). */
+export async function assertNoRun(runDir: string): Promise<void> {
+  if (await exists(path.join(runDir, CONFIG_FILE))) {
+    throw new ManError(
+      'ERR_MAN_RUN_DIR',
+      `${runDir} already holds a run: resume it (options.resume) or choose another output directory`,
+    )
+  }
+}
+
+/** Creates a fresh run directory; refuses one that already holds a run. */
+export async function createRunDir(runDir: string): Promise<void> {
+  await assertNoRun(runDir)
+  try {
+    await fs.mkdir(path.join(runDir, PARTITIONS_DIR), { recursive: true })
+    await fs.mkdir(path.join(runDir, CHECKPOINTS_DIR), { recursive: true })
+  } catch (err) {
+    throw runDirError('cannot create', runDir, err)
+  }
+}
+
+/** One line of metrics.jsonl. */
+export interface RunEvent {
+  event: string
+  time: string
+  [key: string]: unknown
+}
+
+/** Appends one event and flushes it to disk. */
+export async function appendEvent(runDir: string, event: Omit<RunEvent, 'time'>): Promise<void> {
+  const file = path.join(runDir, METRICS_FILE)
+  const line = `${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`
+  try {
+    const handle = await fs.open(file, 'a')
+    try {
+      await handle.writeFile(line)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch (err) {
+    throw runDirError('cannot append to', file, err)
+  }
+}
+
+/** Every well-formed line of metrics.jsonl; a torn last line (crash mid-write) is ignored. */
+export async function readEvents(runDir: string): Promise<RunEvent[]> {
+  const file = path.join(runDir, METRICS_FILE)
+  if (!(await exists(file))) return []
+  const text = await fs.readFile(file, 'utf8')
+  const events: RunEvent[] = []
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue
+    try {
+      events.push(JSON.parse(line) as RunEvent)
+    } catch {
+      // A line cut short by a crash.
+    }
+  }
+  return events
+}
+
+export async function rewriteEvents(runDir: string, events: RunEvent[]): Promise<void> {
+  const text = events.map((e) => `${JSON.stringify(e)}\n`).join('')
+  await writeFileAtomic(path.join(runDir, METRICS_FILE), text)
+}
+
+export interface PartitionCounts {
+  clean: number
+  ambiguous: number
+  noisy: number
+}
+
+export interface Partition {
+  epoch: number
+  /** PARTITION_* code per training sample, in the order of `names`. */
+  codes: Uint8Array
+  /** Training sample file names (relative to the dataset root where possible). */
+  names: string[]
+  counts: PartitionCounts
+}
+
+interface PartitionFile {
+  epoch: number
+  size: number
+  counts: PartitionCounts
+  /** base64 of one byte per sample: 0 clean, 1 ambiguous, 2 noisy. */
+  codes: string
+}
+
+function partitionFile(runDir: string, epoch: number): string {
+  return path.join(runDir, PARTITIONS_DIR, `epoch-${String(epoch).padStart(3, '0')}.json`)
+}
+
+/** The names are written once; each epoch stores only its codes. */
+export async function writePartitionNames(runDir: string, names: string[]): Promise<void> {
+  await writeJsonAtomic(path.join(runDir, PARTITIONS_DIR, NAMES_FILE), { names })
+}
+
+export async function writePartition(runDir: string, epoch: number, codes: Uint8Array, counts: PartitionCounts): Promise<void> {
+  const body: PartitionFile = {
+    epoch,
+    size: codes.length,
+    counts,
+    codes: Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength).toString('base64'),
+  }
+  await writeJsonAtomic(partitionFile(runDir, epoch), body)
+}
+
+/** Reads the co-division of one epoch back from a run directory. */
+export async function readPartition(runDir: string, epoch: number): Promise<Partition> {
+  const file = partitionFile(runDir, epoch)
+  const body = await readJson<PartitionFile>(file)
+  const { names } = await readJson<{ names: string[] }>(path.join(runDir, PARTITIONS_DIR, NAMES_FILE))
+  const codes = new Uint8Array(Buffer.from(body.codes, 'base64'))
+  if (codes.length !== body.size || names.length !== body.size) {
+    throw new ManError(
+      'ERR_MAN_RUN_DIR',
+      `${file}: holds ${codes.length} codes for ${body.size} samples, and ${names.length} names`,
+    )
+  }
+  const counted = { clean: 0, ambiguous: 0, noisy: 0 }
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i]
+    if (c === PARTITION_CLEAN) counted.clean++
+    else if (c === PARTITION_AMBIGUOUS) counted.ambiguous++
+    else if (c === PARTITION_NOISY) counted.noisy++
+    else throw new ManError('ERR_MAN_RUN_DIR', `${file}: invalid partition code ${c} at sample ${i}`)
+  }
+  return { epoch: body.epoch, codes, names, counts: counted }
+}

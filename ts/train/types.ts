@@ -1,0 +1,114 @@
+/** Public shapes of training: callbacks' arguments, history, result. */
+import type { DatasetIndex } from '../data/types.ts'
+import type { NoiseDetection } from '../data/noise.ts'
+import type { ManConfig } from '../config/schema.ts'
+import type { SplitEvaluation } from './evaluation.ts'
+import type { PartitionCounts } from './run-dir.ts'
+
+export type EpochPhase = 'warmup' | 'co-division' | 'ce'
+
+/** Sample-weighted means over the batches of an epoch (or one batch). */
+export interface LossSummary {
+  /** The loss that was back-propagated. */
+  total: number
+  /** Warm-up / CE: ½(CE1+CE2); co-division: Lc. */
+  clean: number
+  /** La before ω (0 outside co-division). */
+  ambiguous: number
+  /** Ln before γ (0 outside co-division). */
+  noisy: number
+}
+
+export interface EpochTimings {
+  /** Predicting the training set and dividing it. */
+  coDivisionMs: number
+  trainMs: number
+  evalMs: number
+  totalMs: number
+}
+
+export interface EpochSummary {
+  /** 1-based. */
+  epoch: number
+  epochs: number
+  phase: EpochPhase
+  lr: number
+  /** λe of this epoch; null outside co-division epochs. */
+  lambda: number | null
+  loss: LossSummary
+  /** Samples trained on this epoch (the last batch is dropped when it holds one sample). */
+  samples: number
+  /** On the training views against the given labels. */
+  trainAccuracy1: number
+  trainAccuracy2: number
+  /** Co-division of this epoch; null outside co-division epochs. */
+  partition: PartitionCounts | null
+  /** Scoring of the noisy subset against the known flips, when true labels are known. */
+  noiseDetection: NoiseDetection | null
+  test: SplitEvaluation
+  validation: SplitEvaluation | null
+  /** This epoch became the best checkpoint. */
+  isBest: boolean
+  timings: EpochTimings
+}
+
+export interface BatchInfo {
+  epoch: number
+  /** 1-based index of the batch within the epoch. */
+  batch: number
+  batches: number
+  size: number
+  phase: EpochPhase
+  lr: number
+  lambda: number | null
+  loss: LossSummary
+  /** Subset sizes within the batch (all clean outside co-division epochs). */
+  counts: PartitionCounts
+}
+
+/** A callback may end training cleanly (checkpoint written) by returning 'stop' or { stop: true }. */
+export type CallbackControl = void | undefined | 'stop' | { stop?: boolean }
+
+export interface TrainOptions {
+  onEpoch?: (summary: EpochSummary) => CallbackControl | Promise<CallbackControl>
+  onBatch?: (info: BatchInfo) => CallbackControl | Promise<CallbackControl>
+  /** Stops at the next batch boundary, writes checkpoints/last, rejects with `signal.reason`. */
+  signal?: AbortSignal
+  /** A run directory to continue, at the exact epoch and batch where it stopped. */
+  resume?: string
+  /** Use this index instead of loading `config.data`. */
+  dataset?: DatasetIndex
+}
+
+export interface BestEpoch {
+  epoch: number
+  /** What chose it: validation accuracy when a validation split exists, else test accuracy (as the reference). */
+  selectedBy: 'validation' | 'test'
+  /** The ensemble accuracy the choice was made on. */
+  score: number
+  testAccuracy: number
+  validationAccuracy: number | null
+}
+
+export interface PretrainedReport {
+  path: string
+  loaded: number
+  skipped: string[]
+  missing: string[]
+}
+
+export interface TrainResult {
+  runDir: string
+  config: ManConfig
+  /** True when a callback asked to stop before the last epoch. */
+  stopped: boolean
+  epochsCompleted: number
+  history: EpochSummary[]
+  best: BestEpoch | null
+  /** Ensemble test accuracy of the last completed epoch. */
+  lastTestAccuracy: number | null
+  /** Mean ensemble test accuracy of the last five completed epochs (fewer if fewer ran). */
+  meanLast5TestAccuracy: number | null
+  checkpoints: { last: string; best: string | null }
+  pretrained: PretrainedReport | null
+}
