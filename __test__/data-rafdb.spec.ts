@@ -141,3 +141,29 @@ test('a link to an image inside the dataset counts as present', async (t) => {
   const { index } = await loadDataset({ path: root, format: 'rafdb', skipBad: false })
   t.is(index.train.paths.length, 2)
 })
+
+test('in the variant, an image listed in the other split’s file is reported', async (t) => {
+  const root = await tempDir(t)
+  await writeTree(root, {
+    'EmoLabel/train_label.txt': 'train_00001.jpg 5\ntest_0002.jpg 1\n',
+    'EmoLabel/test_label.txt': 'test_0001.jpg 4\n',
+    'Image/aligned/train_00001_aligned.jpg': null,
+    'Image/aligned/test_0001_aligned.jpg': null,
+    'Image/aligned/test_0002_aligned.jpg': null,
+  })
+  const err = await t.throwsAsync(loadDataset({ path: root, format: 'rafdb', skipBad: false }), { instanceOf: DatasetError })
+  t.deepEqual(err.problems, [
+    `${join(root, 'EmoLabel', 'train_label.txt')}:2: test_0002.jpg is a test image listed in the train label file`,
+  ])
+})
+
+test('names that already end in _aligned are not suffixed twice', async (t) => {
+  const root = await tempDir(t)
+  await writeTree(root, {
+    'EmoLabel/list_patition_label.txt': 'train_00001_aligned.jpg 5\ntest_0001_aligned.jpg 4\n',
+    'Image/aligned/train_00001_aligned.jpg': null,
+    'Image/aligned/test_0001_aligned.jpg': null,
+  })
+  const { index } = await loadDataset({ path: root, format: 'rafdb', skipBad: false })
+  t.deepEqual(index.train.paths, [join(root, 'Image', 'aligned', 'train_00001_aligned.jpg')])
+})

@@ -3,7 +3,7 @@
  * then `finishScan` checks the entries (root escapes, duplicates, missing
  * files), and either fails with every problem or drops the bad entries.
  */
-import { isAbsolute, relative, sep } from 'node:path'
+import { relative, sep } from 'node:path'
 import { checkFiles } from './file-check.ts'
 import { DatasetError, formatProblem, sortProblems, type Problem } from './problems.ts'
 import type { DatasetIndex, DatasetSplit, Split } from './types.ts'
@@ -34,15 +34,16 @@ export interface Scan {
 export interface ScanResult {
   train: DatasetSplit
   test: DatasetSplit
-  /** Paths relative to the root, in the order of `train.paths`. */
-  trainRelative: string[]
+  /** Paths relative to the root, in the order of `train.paths` (computed on demand: most datasets never need them). */
+  trainRelative: () => string[]
   /** Every problem, formatted; non-empty only with skipBad. */
   skipped: string[]
 }
 
-export function escapesRoot(root: string, path: string): boolean {
-  const rel = relative(root, path)
-  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)
+/** Both paths absolute and normalised (as join and resolve leave them), so a prefix test suffices. */
+function insideRoot(root: string): (path: string) => boolean {
+  const prefix = root.endsWith(sep) ? root : root + sep
+  return (path) => path.startsWith(prefix)
 }
 
 function where(e: Entry): string {
@@ -53,8 +54,9 @@ export async function finishScan(scan: Scan, skipBad: boolean): Promise<ScanResu
   const problems = [...scan.problems]
   const firstSeen = new Map<string, Entry>()
   const candidates: Entry[] = []
+  const inside = insideRoot(scan.root)
   for (const e of scan.entries) {
-    if (escapesRoot(scan.root, e.path)) {
+    if (!inside(e.path)) {
       problems.push({ file: e.file, line: e.line, message: `path ${e.shown} escapes the dataset root ${scan.root}` })
       continue
     }
@@ -83,7 +85,7 @@ export async function finishScan(scan: Scan, skipBad: boolean): Promise<ScanResu
 
   const split = (s: Split) => {
     const es = good.filter((e) => e.split === s)
-    return { paths: es.map((e) => e.path), labels: Int32Array.from(es, (e) => e.label), es }
+    return { paths: es.map((e) => e.path), labels: Int32Array.from(es, (e) => e.label) }
   }
   const train = split('train')
   const test = split('test')
@@ -98,7 +100,7 @@ export async function finishScan(scan: Scan, skipBad: boolean): Promise<ScanResu
   return {
     train: { paths: train.paths, labels: train.labels },
     test: { paths: test.paths, labels: test.labels },
-    trainRelative: train.es.map((e) => relative(scan.root, e.path)),
+    trainRelative: () => train.paths.map((p) => relative(scan.root, p)),
     skipped: formatted,
   }
 }

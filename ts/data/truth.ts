@@ -82,7 +82,11 @@ export interface TrainTruth {
 }
 
 /** The truth of the given training images (root-relative paths), or null when the root has no truth file. */
-export async function loadTrainTruth(root: string, classNames: string[], trainRelative: string[]): Promise<TrainTruth | null> {
+export async function loadTrainTruth(
+  root: string,
+  classNames: string[],
+  trainRelative: () => string[],
+): Promise<TrainTruth | null> {
   const file = join(root, TRUTH_FILE)
   if (!(await isFile(file))) return null
   const truth = await readTruthFile(file)
@@ -90,9 +94,10 @@ export async function loadTrainTruth(root: string, classNames: string[], trainRe
     throw dataError(`${file}: classNames ${JSON.stringify(truth.classNames)} differ from the dataset's ${JSON.stringify(classNames)}`)
   }
   const byPath = new Map(truth.images.map((im) => [im.path, im]))
-  const trueTrainLabels = new Int32Array(trainRelative.length)
-  const ambiguousTrain = new Uint8Array(trainRelative.length)
-  trainRelative.forEach((rel, i) => {
+  const relativePaths = trainRelative()
+  const trueTrainLabels = new Int32Array(relativePaths.length)
+  const ambiguousTrain = new Uint8Array(relativePaths.length)
+  relativePaths.forEach((rel, i) => {
     const key = rel.split(sep).join('/')
     const im = byPath.get(key)
     if (!im) throw dataError(`${file}: no entry for the training image ${key}`)

@@ -34,6 +34,19 @@ fn corrupt_jpeg_is_a_decode_error_naming_the_file() {
 }
 
 #[test]
+fn truncated_jpeg_is_a_decode_error_not_a_grey_face() {
+    let dir = TempDir::new("truncated");
+    let whole = jpeg(&textured(64, 64, 4));
+    let cut = dir.write("cut.jpg", &whole[..whole.len() * 2 / 3]);
+    let full = dir.write("full.jpg", &whole);
+    let ds = Dataset::from_paths(vec![full, cut.clone()], opts(S, 1, MB)).unwrap();
+    assert!(ds.batch(&[0], View::Test, 0, 0).is_ok());
+    let err = ds.batch(&[1], View::Test, 0, 0).unwrap_err();
+    assert_eq!(err.code(), "ERR_MAN_DECODE", "{err}");
+    assert!(err.to_string().contains(&cut.display().to_string()), "{err}");
+}
+
+#[test]
 fn missing_file_is_an_io_error_naming_it() {
     let dir = TempDir::new("missing");
     let missing = dir.path().join("nowhere.png");

@@ -3,7 +3,11 @@
 //! implements.
 #![deny(clippy::all)]
 
+pub mod args;
+pub mod dataset;
+pub mod losses;
 mod task;
+pub mod trainer;
 
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;

@@ -104,7 +104,10 @@ fn rgb_to_hsv(r: u8, g: u8, b: u8) -> (u8, u8, u8) {
     } else {
         4.0 + gc - rc
     };
-    let h = (h / 6.0 + 1.0).rem_euclid(1.0);
+    // h / 6 + 1 lies in [5/6, 11/6], so one subtraction is PIL's fmod(.., 1)
+    // (and exact), without a libm call per pixel.
+    let h = h / 6.0 + 1.0;
+    let h = if h >= 1.0 { h - 1.0 } else { h };
     ((h * 255.0).clamp(0.0, 255.0) as u8, (s * 255.0).clamp(0.0, 255.0) as u8, maxc)
 }
 
@@ -115,13 +118,14 @@ fn hsv_to_rgb(h: u8, s: u8, v: u8) -> (u8, u8, u8) {
     let hf = f32::from(h) * 6.0 / 255.0;
     let sf = f32::from(s) / 255.0;
     let vf = f32::from(v);
-    let i = hf.floor();
-    let f = hf - i;
-    let round = |x: f32| x.round().clamp(0.0, 255.0) as u8;
+    // Everything here is non-negative: truncation is floor, +0.5 is round.
+    let i = hf as i32;
+    let f = hf - i as f32;
+    let round = |x: f32| (x + 0.5).clamp(0.0, 255.0) as u8;
     let p = round(vf * (1.0 - sf));
     let q = round(vf * (1.0 - sf * f));
     let t = round(vf * (1.0 - sf * (1.0 - f)));
-    match (i as i32).rem_euclid(6) {
+    match i % 6 {
         0 => (v, t, p),
         1 => (q, v, p),
         2 => (p, v, t),

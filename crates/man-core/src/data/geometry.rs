@@ -43,13 +43,16 @@ pub fn warp_affine(src: &Frame, m: &Affine, sampling: Sampling, fill: u8, dst: &
 }
 
 /// PIL's bilinear sampler: neighbours clamped to the image.
+/// `x` and `y` are >= -0.5 (the caller rejected points outside the image).
 fn bilinear(src: &Frame, x: f64, y: f64, px: &mut [u8]) {
-    let (x0f, y0f) = (x.floor(), y.floor());
-    let (dx, dy) = (x - x0f, y - y0f);
-    let clamp_x = |v: f64| (v.max(0.0) as usize).min(src.width - 1);
-    let clamp_y = |v: f64| (v.max(0.0) as usize).min(src.height - 1);
-    let (x0, x1) = (clamp_x(x0f), clamp_x(x0f + 1.0));
-    let (y0, y1) = (clamp_y(y0f), clamp_y(y0f + 1.0));
+    // floor without a libm call: truncation is floor for x >= 0.
+    let floor = |v: f64| if v < 0.0 { -1 } else { v as isize };
+    let (xf, yf) = (floor(x), floor(y));
+    let (dx, dy) = (x - xf as f64, y - yf as f64);
+    let clamp_x = |v: isize| (v.max(0) as usize).min(src.width - 1);
+    let clamp_y = |v: isize| (v.max(0) as usize).min(src.height - 1);
+    let (x0, x1) = (clamp_x(xf), clamp_x(xf + 1));
+    let (y0, y1) = (clamp_y(yf), clamp_y(yf + 1));
     let at = |xx: usize, yy: usize, c: usize| f64::from(src.data[(yy * src.width + xx) * 3 + c]);
     for (c, out) in px.iter_mut().enumerate() {
         let top = at(x0, y0, c) + (at(x1, y0, c) - at(x0, y0, c)) * dx;

@@ -24,6 +24,9 @@ impl Rgb8 {
 
 /// Decodes an encoded JPEG/PNG; `name` labels the error.
 pub fn decode_rgb8(name: &str, bytes: &[u8]) -> Result<Rgb8> {
+    if is_truncated_jpeg(bytes) {
+        return Err(ManError::decode(name, "truncated JPEG (no end-of-image marker after the last scan)"));
+    }
     let img = image::load_from_memory(bytes).map_err(|e| ManError::decode(name, e))?;
     let rgb = img.into_rgb8();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
@@ -31,4 +34,38 @@ pub fn decode_rgb8(name: &str, bytes: &[u8]) -> Result<Rgb8> {
         return Err(ManError::decode(name, "image has no pixels"));
     }
     Ok(Rgb8::new(w, h, rgb.into_raw()))
+}
+
+/// The JPEG decoder fills a cut-off scan with grey and reports success; PIL
+/// (and so the reference) refuses such files, and silently training on a
+/// half-grey face is worse than an error. Entropy-coded data never contains
+/// FF D9 or FF DA (an FF there is stuffed), so a complete file has an
+/// end-of-image marker after its last start-of-scan, even with an embedded
+/// thumbnail earlier on.
+fn is_truncated_jpeg(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
+    match (last(0xDA), last(0xD9)) {
+        (Some(sos), Some(eoi)) => eoi < sos,
+        (Some(_), None) => true,
+        // No scan at all: the decoder reports that itself.
+        (None, _) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_needs_an_eoi_after_the_last_scan() {
+        assert!(!is_truncated_jpeg(b"\x89PNG"));
+        assert!(!is_truncated_jpeg(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 0xFF, 0xD9]));
+        assert!(!is_truncated_jpeg(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 0xFF, 0xD9, 0, 0]));
+        assert!(is_truncated_jpeg(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 3]));
+        // A thumbnail's EOI before the main scan does not count.
+        assert!(is_truncated_jpeg(&[0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xDA, 1, 2]));
+    }
 }

@@ -53,9 +53,23 @@ impl Taps {
     }
 }
 
+/// Taps for the last (input, output) sizes seen; a dataset's images mostly
+/// share one size, so this is nearly always a hit.
+#[derive(Default)]
+struct TapsCache(Option<(usize, usize, Taps)>);
+
+impl TapsCache {
+    fn get(&mut self, in_size: usize, out_size: usize) -> &Taps {
+        if !matches!(&self.0, Some((i, o, _)) if *i == in_size && *o == out_size) {
+            self.0 = Some((in_size, out_size, Taps::new(in_size, out_size)));
+        }
+        &self.0.as_ref().expect("just filled").2
+    }
+}
+
 /// Horizontal pass: every input row resampled to `out_w` pixels (f32 HWC).
-fn horizontal(src: &[u8], in_w: usize, in_h: usize, out_w: usize, tmp: &mut Vec<f32>) {
-    let taps = Taps::new(in_w, out_w);
+fn horizontal(src: &[u8], in_w: usize, in_h: usize, taps: &Taps, tmp: &mut Vec<f32>) {
+    let out_w = taps.start.len();
     tmp.clear();
     tmp.resize(in_h * out_w * 3, 0.0);
     for (row_in, row_out) in src.chunks_exact(in_w * 3).zip(tmp.chunks_exact_mut(out_w * 3)) {
@@ -95,16 +109,18 @@ fn vertical_row(tmp: &[f32], row_len: usize, taps: &Taps, o: usize, acc: &mut [f
 pub struct ResizeScratch {
     tmp: Vec<f32>,
     acc: Vec<f32>,
+    horizontal: TapsCache,
+    vertical: TapsCache,
 }
 
 /// Resizes u8 HWC `src` (in_w x in_h) into u8 HWC `dst` (out x out).
 pub fn resize_u8(src: &[u8], in_w: usize, in_h: usize, out: usize, dst: &mut [u8], s: &mut ResizeScratch) {
-    horizontal(src, in_w, in_h, out, &mut s.tmp);
-    let taps = Taps::new(in_h, out);
+    horizontal(src, in_w, in_h, s.horizontal.get(in_w, out), &mut s.tmp);
+    let taps = s.vertical.get(in_h, out);
     let row_len = out * 3;
     s.acc.resize(row_len, 0.0);
     for (o, row_out) in dst.chunks_exact_mut(row_len).enumerate() {
-        vertical_row(&s.tmp, row_len, &taps, o, &mut s.acc);
+        vertical_row(&s.tmp, row_len, taps, o, &mut s.acc);
         for (d, &v) in row_out.iter_mut().zip(&s.acc) {
             *d = (v + 0.5).clamp(0.0, 255.0) as u8;
         }
@@ -121,14 +137,14 @@ pub fn resize_normalise_chw(
     dst: &mut [f32],
     s: &mut ResizeScratch,
 ) {
-    horizontal(src, in_w, in_h, out, &mut s.tmp);
-    let taps = Taps::new(in_h, out);
+    horizontal(src, in_w, in_h, s.horizontal.get(in_w, out), &mut s.tmp);
+    let taps = s.vertical.get(in_h, out);
     let row_len = out * 3;
     let plane = out * out;
     s.acc.resize(row_len, 0.0);
     let (scale, bias) = (norm.scale, norm.bias);
     for o in 0..out {
-        vertical_row(&s.tmp, row_len, &taps, o, &mut s.acc);
+        vertical_row(&s.tmp, row_len, taps, o, &mut s.acc);
         let (r_plane, rest) = dst.split_at_mut(plane);
         let (g_plane, b_plane) = rest.split_at_mut(plane);
         let row = o * out..(o + 1) * out;

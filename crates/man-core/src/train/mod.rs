@@ -1,4 +1,20 @@
 //! The MAN trainer: a pair of ResNet-18s, the losses of METHOD.md, Adam,
 //! warm-up / co-division steps, prediction, checkpoints.
-//!
-//! STUB: being written (issue: native core).
+
+pub mod adam;
+pub mod autocast;
+pub mod checkpoint;
+pub mod loss_api;
+pub mod losses;
+mod pretrained;
+mod steps;
+mod trainer;
+mod validate;
+
+pub use adam::{Adam, AdamConfig};
+pub use pretrained::PretrainedReport;
+pub use steps::view_tensor;
+pub use validate::indices as check_indices;
+pub use trainer::{
+    LossWeights, Prediction, StepStats, Trainer, TrainerOptions, AMBIGUOUS, CLEAN, NOISY,
+};

@@ -1,0 +1,406 @@
+//! The pair of ResNet-18s, one Adam over both, and the tensor-level steps of
+//! METHOD.md. The dataset-level wrappers (views built by the image pipeline)
+//! live in `steps.rs`; these take ready tensors so they can be tested without images.
+
+use tch::{nn, Device, Kind, Tensor};
+
+use super::adam::{Adam, AdamConfig};
+use super::{losses, validate};
+use crate::model::ResNet18;
+use crate::{ManError, Result};
+
+#[derive(Debug, Clone)]
+pub struct TrainerOptions {
+    pub num_classes: i64,
+    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    /// libtorch intra-op threads; 0 leaves libtorch's default.
+    pub threads: i32,
+    /// Seeds the initial weights of both networks.
+    pub seed: i64,
+    pub adam: AdamConfig,
+    /// bf16 autocast for the forward passes; only on CUDA, ignored on CPU.
+    pub mixed_precision: bool,
+}
+
+static SEED_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Partition codes of the co-division step.
+pub const CLEAN: u8 = 0;
+pub const AMBIGUOUS: u8 = 1;
+pub const NOISY: u8 = 2;
+
+/// λ (mutual-learning weight), ω (ambiguous subset weight), γ (noisy subset weight).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossWeights {
+    pub lambda: f64,
+    pub omega: f64,
+    pub gamma: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepStats {
+    /// The loss that was back-propagated.
+    pub loss: f64,
+    /// Warm-up: ½(CE1+CE2). Co-division: Lc.
+    pub loss_clean: f64,
+    /// La before ω.
+    pub loss_ambiguous: f64,
+    /// Ln before γ.
+    pub loss_noisy: f64,
+    pub clean: u32,
+    pub ambiguous: u32,
+    pub noisy: u32,
+    /// Samples whose label f1 / f2 predicted on the training view.
+    pub correct1: u32,
+    pub correct2: u32,
+}
+
+pub struct Trainer {
+    pub(crate) stores: [nn::VarStore; 2],
+    nets: [ResNet18; 2],
+    pub(crate) adam: Adam,
+    device: Device,
+    autocast: bool,
+    num_classes: i64,
+}
+
+/// The spatial size of layer4's output for an input of `size` pixels: conv1
+/// and the max pool halve it, then layer2..4 each halve it again (rounding up).
+fn last_feature_size(size: i64) -> i64 {
+    let mut s = (size + 2 * 3 - 7) / 2 + 1;
+    for _ in 0..4 {
+        s = (s + 2 - 3) / 2 + 1;
+    }
+    s
+}
+
+/// Train-mode BatchNorm needs more than one value per channel. With one
+/// sample and a 1×1 last feature map (inputs of 32 px or less) it has one:
+/// torch refuses, libtorch silently writes NaN into the running variance.
+/// Such a batch or subset is not trained on.
+fn batch_norm_cannot_train(xs: &Tensor) -> Result<bool> {
+    let size = xs.size();
+    if size.len() != 4 {
+        return Err(ManError::Shape(format!("images must be N×3×H×W, got shape {size:?}")));
+    }
+    Ok(size[0] == 1 && last_feature_size(size[2]) * last_feature_size(size[3]) == 1)
+}
+
+fn sorted_variables(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
+/// `net1.` / `net2.` in front of the torchvision name.
+pub(crate) fn net_prefix(k: usize) -> String {
+    format!("net{}.", k + 1)
+}
+
+fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<u32> {
+    let hits = logits.f_argmax(1, false)?.f_eq_tensor(labels)?.f_sum(Kind::Int64)?;
+    Ok(hits.f_int64_value(&[])? as u32)
+}
+
+fn value(t: &Tensor) -> Result<f64> {
+    Ok(t.f_double_value(&[])?)
+}
+
+impl Trainer {
+    pub fn new(opts: &TrainerOptions) -> Result<Self> {
+        if opts.num_classes < 2 {
+            return Err(ManError::Config(format!("numClasses must be >= 2 (got {})", opts.num_classes)));
+        }
+        opts.adam.validate()?;
+        crate::runtime::set_threads(opts.threads);
+        let device = crate::runtime::parse_device(&opts.device)?;
+        let stores = [nn::VarStore::new(device), nn::VarStore::new(device)];
+        let nets = {
+            // libtorch's generator is global: two trainers built at once must
+            // not interleave their draws, or equal seeds give unequal weights.
+            let _seeded = SEED_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+            tch::manual_seed(opts.seed);
+            [
+                ResNet18::new(&stores[0].root(), opts.num_classes),
+                ResNet18::new(&stores[1].root(), opts.num_classes),
+            ]
+        };
+        let mut params = Vec::new();
+        for (k, vs) in stores.iter().enumerate() {
+            for (name, t) in sorted_variables(vs) {
+                if t.requires_grad() {
+                    params.push((format!("{}{name}", net_prefix(k)), t));
+                }
+            }
+        }
+        let adam = Adam::new(params, opts.adam)?;
+        Ok(Trainer {
+            stores,
+            nets,
+            adam,
+            device,
+            autocast: opts.mixed_precision && device.is_cuda(),
+            num_classes: opts.num_classes,
+        })
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// `cpu` or `cuda:N`.
+    pub fn device_name(&self) -> String {
+        match self.device {
+            Device::Cuda(i) => format!("cuda:{i}"),
+            Device::Mps => "mps".into(),
+            Device::Vulkan => "vulkan".into(),
+            _ => "cpu".into(),
+        }
+    }
+
+    pub fn num_classes(&self) -> i64 {
+        self.num_classes
+    }
+
+    pub fn lr(&self) -> f64 {
+        self.adam.lr()
+    }
+
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        self.adam.set_lr(lr)
+    }
+
+    pub fn adam(&self) -> &Adam {
+        &self.adam
+    }
+
+    /// Every variable of network `k` (0 or 1), BatchNorm running statistics
+    /// included, sorted by torchvision name.
+    pub fn variables(&self, k: usize) -> Vec<(String, Tensor)> {
+        sorted_variables(&self.stores[k])
+    }
+
+    pub fn var_store(&self, k: usize) -> &nn::VarStore {
+        &self.stores[k]
+    }
+
+    /// Float32 logits of network `k`; bf16 autocast inside when enabled.
+    fn logits(&self, k: usize, xs: &Tensor, train: bool) -> Result<Tensor> {
+        let out = super::autocast::bf16(self.autocast, || self.nets[k].forward(xs, train))?;
+        Ok(out.f_to_kind(Kind::Float)?)
+    }
+
+    fn label_tensor(&self, labels: &[i32]) -> Result<Tensor> {
+        let ys: Vec<i64> = labels.iter().map(|&y| i64::from(y)).collect();
+        Ok(Tensor::f_from_slice(&ys)?.f_to_device(self.device)?)
+    }
+
+    fn rows(&self, xs: &Tensor, positions: &[i64]) -> Result<Tensor> {
+        let idx = Tensor::f_from_slice(positions)?.f_to_device(self.device)?;
+        Ok(xs.f_index_select(0, &idx)?)
+    }
+
+    fn check_images(&self, name: &str, xs: &Tensor, rows: usize) -> Result<()> {
+        let size = xs.size();
+        if size.len() != 4 || size[0] != rows as i64 || size[1] != 3 {
+            return Err(ManError::Shape(format!(
+                "{name} must be {rows}×3×H×W, got shape {size:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Correct counts of both networks in eval mode, for samples that could not be trained on.
+    fn correct_eval(&self, xs: &Tensor, ys: &Tensor) -> Result<(u32, u32)> {
+        let _guard = tch::no_grad_guard();
+        let c1 = count_correct(&self.logits(0, xs, false)?, ys)?;
+        let c2 = count_correct(&self.logits(1, xs, false)?, ys)?;
+        Ok((c1, c2))
+    }
+
+    /// Back-propagates `total` (if any term was trained) and takes one Adam step.
+    fn apply(&mut self, total: Option<Tensor>) -> Result<f64> {
+        match total {
+            Some(loss) => {
+                loss.f_backward()?;
+                self.adam.step()?;
+                value(&loss)
+            }
+            None => Ok(0.0),
+        }
+    }
+
+    /// L = ½(CE(f1(x), y) + CE(f2(x), y)); one Adam step. `xs` are weak views.
+    pub fn warmup_step_tensors(&mut self, xs: &Tensor, labels: &[i32]) -> Result<StepStats> {
+        validate::non_empty("labels", labels.len())?;
+        validate::labels("labels", labels, self.num_classes)?;
+        self.check_images("images", xs, labels.len())?;
+        let xs = xs.f_to_device(self.device)?;
+        let ys = self.label_tensor(labels)?;
+        self.adam.zero_grad()?;
+        let mut stats = StepStats { clean: labels.len() as u32, ..Default::default() };
+        if batch_norm_cannot_train(&xs)? {
+            (stats.correct1, stats.correct2) = self.correct_eval(&xs, &ys)?;
+            return Ok(stats);
+        }
+        let l1 = self.logits(0, &xs, true)?;
+        let l2 = self.logits(1, &xs, true)?;
+        let loss = losses::cross_entropy(&l1, &ys)?
+            .f_add(&losses::cross_entropy(&l2, &ys)?)?
+            .f_mul_scalar(0.5)?;
+        stats.correct1 = count_correct(&l1, &ys)?;
+        stats.correct2 = count_correct(&l2, &ys)?;
+        stats.loss = self.apply(Some(loss))?;
+        stats.loss_clean = stats.loss;
+        Ok(stats)
+    }
+
+    /// L = Lc + ω·La + γ·Ln, each subset with its own forward passes in train
+    /// mode, one backward, one Adam step. `weak` holds the weak views of the
+    /// whole batch; `strong` the strong views of the noisy samples only, in
+    /// batch order (None when there are none).
+    pub fn codivision_step_tensors(
+        &mut self,
+        weak: &Tensor,
+        strong: Option<&Tensor>,
+        labels: &[i32],
+        codes: &[u8],
+        w: LossWeights,
+    ) -> Result<StepStats> {
+        validate::non_empty("labels", labels.len())?;
+        validate::same_len("labels", labels.len(), "codes", codes.len())?;
+        validate::labels("labels", labels, self.num_classes)?;
+        validate::codes("codes", codes)?;
+        self.check_images("weak views", weak, labels.len())?;
+        let subset = |code: u8| -> Vec<i64> {
+            codes.iter().enumerate().filter(|(_, &c)| c == code).map(|(i, _)| i as i64).collect()
+        };
+        let (clean, ambiguous, noisy) = (subset(CLEAN), subset(AMBIGUOUS), subset(NOISY));
+        let strong = match (strong, noisy.len()) {
+            (_, 0) => None,
+            (Some(s), n) => {
+                self.check_images("strong views", s, n)?;
+                Some(s.f_to_device(self.device)?)
+            }
+            (None, n) => {
+                return Err(ManError::Shape(format!("{n} noisy samples but no strong views were given")))
+            }
+        };
+        let weak = weak.f_to_device(self.device)?;
+        self.adam.zero_grad()?;
+        let mut stats = StepStats {
+            clean: clean.len() as u32,
+            ambiguous: ambiguous.len() as u32,
+            noisy: noisy.len() as u32,
+            ..Default::default()
+        };
+        let mut total: Option<Tensor> = None;
+        let mut add = |term: Tensor| -> Result<()> {
+            total = Some(match total.take() {
+                Some(t) => t.f_add(&term)?,
+                None => term,
+            });
+            Ok(())
+        };
+
+        if !clean.is_empty() {
+            let xs = self.rows(&weak, &clean)?;
+            let ys = self.label_tensor(&pick(labels, &clean))?;
+            if batch_norm_cannot_train(&xs)? {
+                let (c1, c2) = self.correct_eval(&xs, &ys)?;
+                stats.correct1 += c1;
+                stats.correct2 += c2;
+            } else {
+                let l1 = self.logits(0, &xs, true)?;
+                let l2 = self.logits(1, &xs, true)?;
+                let lc = losses::cross_entropy(&l1, &ys)?
+                    .f_add(&losses::cross_entropy(&l2, &ys)?)?
+                    .f_mul_scalar(0.5)?;
+                stats.loss_clean = value(&lc)?;
+                stats.correct1 += count_correct(&l1, &ys)?;
+                stats.correct2 += count_correct(&l2, &ys)?;
+                add(lc)?;
+            }
+        }
+
+        if !ambiguous.is_empty() {
+            let xs = self.rows(&weak, &ambiguous)?;
+            let ys = self.label_tensor(&pick(labels, &ambiguous))?;
+            if batch_norm_cannot_train(&xs)? {
+                let (c1, c2) = self.correct_eval(&xs, &ys)?;
+                stats.correct1 += c1;
+                stats.correct2 += c2;
+            } else {
+                let l1 = self.logits(0, &xs, true)?;
+                let l2 = self.logits(1, &xs, true)?;
+                let la = losses::mutual(&l1, &l2, &ys, w.lambda)?;
+                stats.loss_ambiguous = value(&la)?;
+                stats.correct1 += count_correct(&l1, &ys)?;
+                stats.correct2 += count_correct(&l2, &ys)?;
+                add(la.f_mul_scalar(w.omega)?)?;
+            }
+        }
+
+        if let Some(xs_strong) = strong {
+            let xs_weak = self.rows(&weak, &noisy)?;
+            let ys = self.label_tensor(&pick(labels, &noisy))?;
+            if batch_norm_cannot_train(&xs_weak)? {
+                let (c1, c2) = self.correct_eval(&xs_weak, &ys)?;
+                stats.correct1 += c1;
+                stats.correct2 += c2;
+            } else {
+                let w1 = self.logits(0, &xs_weak, true)?;
+                let w2 = self.logits(1, &xs_weak, true)?;
+                let s1 = self.logits(0, &xs_strong, true)?;
+                let s2 = self.logits(1, &xs_strong, true)?;
+                let ln = losses::consistency(&w1, &s1)?
+                    .f_add(&losses::consistency(&w2, &s2)?)?
+                    .f_mul_scalar(0.5)?;
+                stats.loss_noisy = value(&ln)?;
+                stats.correct1 += count_correct(&w1, &ys)?;
+                stats.correct2 += count_correct(&w2, &ys)?;
+                add(ln.f_mul_scalar(w.gamma)?)?;
+            }
+        }
+
+        stats.loss = self.apply(total)?;
+        Ok(stats)
+    }
+
+    /// Eval mode, no gradient: argmax of each network and, if asked, the
+    /// ensemble's softmax (softmax of the mean of the two networks' logits), N×C row-major.
+    pub fn predict_tensors(&self, xs: &Tensor, with_probs: bool) -> Result<Prediction> {
+        let _guard = tch::no_grad_guard();
+        let size = xs.size();
+        if size.len() != 4 || size[1] != 3 {
+            return Err(ManError::Shape(format!("images must be N×3×H×W, got shape {size:?}")));
+        }
+        let xs = xs.f_to_device(self.device)?;
+        let l1 = self.logits(0, &xs, false)?;
+        let l2 = self.logits(1, &xs, false)?;
+        let argmax = |l: &Tensor| -> Result<Vec<i32>> {
+            let a = l.f_argmax(1, false)?.f_to_kind(Kind::Int)?.f_to_device(Device::Cpu)?;
+            Ok(Vec::<i32>::try_from(&a)?)
+        };
+        let probs = if with_probs {
+            let p = l1.f_add(&l2)?.f_mul_scalar(0.5)?.f_softmax(1, None)?;
+            let p = p.f_flatten(0, -1)?.f_to_device(Device::Cpu)?;
+            Some(Vec::<f32>::try_from(&p)?)
+        } else {
+            None
+        };
+        Ok(Prediction { pred1: argmax(&l1)?, pred2: argmax(&l2)?, probs })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prediction {
+    pub pred1: Vec<i32>,
+    pub pred2: Vec<i32>,
+    pub probs: Option<Vec<f32>>,
+}
+
+fn pick(labels: &[i32], positions: &[i64]) -> Vec<i32> {
+    positions.iter().map(|&i| labels[i as usize]).collect()
+}

@@ -1,0 +1,96 @@
+//! The MAN losses against values worked out by hand (see each comment).
+
+use man_core::train::{loss_api, losses};
+use tch::{Kind, Tensor};
+
+const L1: [f64; 6] = [1.0, 2.0, 3.0, 1.0, 1.0, 1.0];
+// Second row: softmax = (1/4, 1/4, 1/2).
+const L2: [f64; 6] = [3.0, 2.0, 1.0, 0.0, 0.0, std::f64::consts::LN_2];
+const Y: [i32; 2] = [2, 0];
+
+fn close(a: f64, b: f64) {
+    assert!((a - b).abs() < 1e-12, "{a} != {b}");
+}
+
+#[test]
+fn cross_entropy_matches_hand_computation() {
+    // Row 1: −log(e³/(e+e²+e³)) = log(1 + e⁻¹ + e⁻²); row 2: uniform over 3 → log 3.
+    let expected = ((1.0 + (-1f64).exp() + (-2f64).exp()).ln() + 3f64.ln()) / 2.0;
+    close(loss_api::cross_entropy(&L1, 2, 3, &Y).unwrap(), expected);
+    close(expected, 0.7531091265562451);
+}
+
+#[test]
+fn kl_matches_hand_computation_and_vanishes_on_equal_inputs() {
+    // Row 1: softmax(L2) is softmax(L1) reversed: Σ q(log q − log p) = (q₀−q₂)(log q₀ − log q₂) = 2(q₀ − q₂).
+    let z = 1.0 + 1f64.exp() + 2f64.exp();
+    let (q0, q2) = (2f64.exp() / z, 1.0 / z);
+    let row1 = (q0 - q2) * (q0.ln() - q2.ln());
+    // Row 2: pred uniform, target (1/4, 1/4, 1/2): Σ q log(3q) = log 3 + ½log¼ + ½log½.
+    let row2 = 3f64.ln() + 0.5 * 0.25f64.ln() + 0.5 * 0.5f64.ln();
+    close(loss_api::kl(&L1, &L2, 2, 3).unwrap(), (row1 + row2) / 2.0);
+    close(loss_api::kl(&L1, &L1, 2, 3).unwrap(), 0.0);
+    close(loss_api::kl(&L2, &L2, 2, 3).unwrap(), 0.0);
+}
+
+#[test]
+fn mutual_is_the_weighted_sum_and_symmetric() {
+    let lambda = 0.3;
+    let ce = 0.5 * (loss_api::cross_entropy(&L1, 2, 3, &Y).unwrap() + loss_api::cross_entropy(&L2, 2, 3, &Y).unwrap());
+    let kl = 0.5 * (loss_api::kl(&L1, &L2, 2, 3).unwrap() + loss_api::kl(&L2, &L1, 2, 3).unwrap());
+    let m12 = loss_api::mutual(&L1, &L2, 2, 3, &Y, lambda).unwrap();
+    let m21 = loss_api::mutual(&L2, &L1, 2, 3, &Y, lambda).unwrap();
+    close(m12, (1.0 - lambda) * ce + lambda * kl);
+    close(m12, m21);
+    // λ = 0 is plain CE, λ = 1 plain symmetric KL.
+    close(loss_api::mutual(&L1, &L2, 2, 3, &Y, 0.0).unwrap(), ce);
+    close(loss_api::mutual(&L1, &L2, 2, 3, &Y, 1.0).unwrap(), kl);
+    close(m12, 1.1087482058067648);
+}
+
+#[test]
+fn consistency_matches_hand_computation() {
+    // softmax(0,0) = (½,½), softmax(ln 3, 0) = (¾,¼): mean of two squared differences of ¼ = 1/16.
+    close(loss_api::consistency(&[0.0, 0.0], &[3f64.ln(), 0.0], 1, 2).unwrap(), 0.0625);
+    close(loss_api::consistency(&L1, &L1, 2, 3).unwrap(), 0.0);
+    // Softmax is shift-invariant, so shifted logits are "equal inputs" too.
+    let shifted: Vec<f64> = L1.iter().map(|v| v + 5.0).collect();
+    close(loss_api::consistency(&L1, &shifted, 2, 3).unwrap(), 0.0);
+}
+
+#[test]
+fn both_sides_of_kl_and_consistency_receive_gradient() {
+    let a = Tensor::from_slice(&L1).view([2, 3]).set_requires_grad(true);
+    let b = Tensor::from_slice(&L2).view([2, 3]).set_requires_grad(true);
+    losses::kl(&a, &b).unwrap().backward();
+    assert!(a.grad().abs().sum(Kind::Double).double_value(&[]) > 0.0);
+    assert!(b.grad().abs().sum(Kind::Double).double_value(&[]) > 0.0);
+    let c = Tensor::from_slice(&L1).view([2, 3]).set_requires_grad(true);
+    let d = Tensor::from_slice(&L2).view([2, 3]).set_requires_grad(true);
+    losses::consistency(&c, &d).unwrap().backward();
+    assert!(c.grad().abs().sum(Kind::Double).double_value(&[]) > 0.0);
+    assert!(d.grad().abs().sum(Kind::Double).double_value(&[]) > 0.0);
+}
+
+#[test]
+fn losses_work_in_float32_too() {
+    let a = Tensor::from_slice(&L1).view([2, 3]).to_kind(Kind::Float);
+    let y = Tensor::from_slice(&[2i64, 0]);
+    let ce = losses::cross_entropy(&a, &y).unwrap();
+    assert_eq!(ce.kind(), Kind::Float);
+    assert!((ce.double_value(&[]) - 0.7531091265562451).abs() < 1e-6);
+}
+
+#[test]
+fn bad_arguments_are_shape_errors_naming_the_argument() {
+    let e = loss_api::cross_entropy(&L1, 2, 3, &[2, 3]).unwrap_err();
+    assert_eq!(e.code(), "ERR_MAN_SHAPE");
+    assert!(e.to_string().contains("labels[1] = 3"), "{e}");
+    let e = loss_api::cross_entropy(&L1, 2, 3, &[2]).unwrap_err();
+    assert!(e.to_string().contains("labels"), "{e}");
+    let e = loss_api::kl(&L1, &L2[..5], 2, 3).unwrap_err();
+    assert_eq!(e.code(), "ERR_MAN_SHAPE");
+    assert!(e.to_string().contains("target has 5 values"), "{e}");
+    let e = loss_api::consistency(&L1, &L2, 3, 3).unwrap_err();
+    assert!(e.to_string().contains("weak"), "{e}");
+}

@@ -1,0 +1,160 @@
+//! Warm-up and co-division steps on tiny tensors (no images needed).
+
+mod train_support;
+
+use man_core::train::LossWeights;
+use train_support::{assert_same_state, images, trainer};
+
+const W: LossWeights = LossWeights { lambda: 0.4, omega: 0.6, gamma: 1.0 };
+
+fn rel_close(a: f64, b: f64) {
+    assert!((a - b).abs() <= 1e-5 * b.abs().max(1e-6), "{a} != {b}");
+}
+
+#[test]
+fn codivision_with_all_clean_codes_is_a_warmup_step() {
+    let xs = images(4, 32, 0.0);
+    let labels = [0, 1, 2, 1];
+    let mut a = trainer(3, 7);
+    let mut b = trainer(3, 7);
+    let sa = a.warmup_step_tensors(&xs, &labels).unwrap();
+    let sb = b.codivision_step_tensors(&xs, None, &labels, &[0; 4], W).unwrap();
+    assert!(sa.loss > 0.0 && sa.loss.is_finite());
+    assert_eq!(sa.loss, sb.loss);
+    assert_eq!(sb.loss_clean, sb.loss);
+    assert_eq!((sb.loss_ambiguous, sb.loss_noisy), (0.0, 0.0));
+    assert_eq!((sb.clean, sb.ambiguous, sb.noisy), (4, 0, 0));
+    assert_eq!((sa.correct1, sa.correct2), (sb.correct1, sb.correct2));
+    assert_same_state(&a, &b);
+}
+
+#[test]
+fn empty_subsets_contribute_zero() {
+    let weak = images(4, 32, 1.0);
+    let strong = images(4, 32, 2.0);
+    let labels = [0, 1, 2, 1];
+
+    let mut t = trainer(3, 1);
+    let s = t.codivision_step_tensors(&weak, None, &labels, &[1; 4], W).unwrap();
+    assert_eq!((s.loss_clean, s.loss_noisy), (0.0, 0.0));
+    assert!(s.loss_ambiguous > 0.0);
+    rel_close(s.loss, W.omega * s.loss_ambiguous);
+    assert_eq!((s.clean, s.ambiguous, s.noisy), (0, 4, 0));
+
+    let mut t = trainer(3, 1);
+    let s = t.codivision_step_tensors(&weak, Some(&strong), &labels, &[2; 4], W).unwrap();
+    assert_eq!((s.loss_clean, s.loss_ambiguous), (0.0, 0.0));
+    assert!(s.loss_noisy > 0.0);
+    rel_close(s.loss, W.gamma * s.loss_noisy);
+}
+
+#[test]
+fn mixed_batch_sums_the_weighted_terms() {
+    let codes = [0, 0, 1, 1, 2, 2];
+    let weak = images(6, 32, 3.0);
+    let strong = images(2, 32, 4.0);
+    let labels = [0, 1, 2, 0, 1, 2];
+    let mut t = trainer(3, 2);
+    let s = t.codivision_step_tensors(&weak, Some(&strong), &labels, &codes, W).unwrap();
+    assert!(s.loss_clean > 0.0 && s.loss_ambiguous > 0.0 && s.loss_noisy > 0.0);
+    rel_close(s.loss, s.loss_clean + W.omega * s.loss_ambiguous + W.gamma * s.loss_noisy);
+    assert_eq!((s.clean, s.ambiguous, s.noisy), (2, 2, 2));
+    assert!(s.correct1 <= 6 && s.correct2 <= 6);
+    assert_eq!(t.adam().step_count(), 1);
+}
+
+#[test]
+fn a_single_sample_subset_at_32px_is_skipped_not_fatal() {
+    let weak = images(3, 32, 5.0);
+    let labels = [0, 1, 2];
+    let mut t = trainer(3, 3);
+    let s = t.codivision_step_tensors(&weak, None, &labels, &[0, 0, 1], W).unwrap();
+    assert_eq!(s.loss_ambiguous, 0.0);
+    assert!(s.loss_clean > 0.0);
+    assert_eq!(s.loss, s.loss_clean);
+    for (name, v) in t.variables(0) {
+        assert!(train_support::flat(&v).iter().all(|x| x.is_finite()), "{name} is not finite");
+    }
+    // A one-sample warm-up batch at 32 px takes no step at all.
+    let s = t.warmup_step_tensors(&images(1, 32, 6.0), &[1]).unwrap();
+    assert_eq!(s.loss, 0.0);
+    assert_eq!(t.adam().step_count(), 1);
+    // At 64 px layer4 is 2×2, so one sample trains.
+    let s = t.codivision_step_tensors(&images(3, 64, 7.0), None, &labels, &[0, 0, 1], W).unwrap();
+    assert!(s.loss_ambiguous > 0.0);
+}
+
+#[test]
+fn warmup_steps_fit_a_fixed_batch() {
+    let xs = images(8, 32, 8.0);
+    let labels = [0, 1, 0, 1, 0, 1, 0, 1];
+    let mut t = trainer(2, 4);
+    let first = t.warmup_step_tensors(&xs, &labels).unwrap().loss;
+    let mut last = first;
+    for _ in 0..3 {
+        last = t.warmup_step_tensors(&xs, &labels).unwrap().loss;
+    }
+    assert!(last < first * 0.8, "loss went from {first} to {last}");
+}
+
+#[test]
+fn mixed_precision_is_ignored_on_cpu() {
+    let xs = images(4, 32, 9.0);
+    let labels = [0, 1, 1, 0];
+    let mut a = trainer(2, 5);
+    let mut opts = train_support::options(2, 5);
+    opts.mixed_precision = true;
+    let mut b = man_core::train::Trainer::new(&opts).unwrap();
+    assert_eq!(a.warmup_step_tensors(&xs, &labels).unwrap().loss, b.warmup_step_tensors(&xs, &labels).unwrap().loss);
+}
+
+#[test]
+fn predictions_are_argmaxes_and_ensemble_probabilities() {
+    let t = trainer(3, 6);
+    let xs = images(5, 32, 10.0);
+    let p = t.predict_tensors(&xs, true).unwrap();
+    assert_eq!((p.pred1.len(), p.pred2.len()), (5, 5));
+    assert!(p.pred1.iter().chain(&p.pred2).all(|&c| (0..3).contains(&c)));
+    let probs = p.probs.unwrap();
+    assert_eq!(probs.len(), 15);
+    for row in probs.chunks(3) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+    assert!(t.predict_tensors(&xs, false).unwrap().probs.is_none());
+}
+
+#[test]
+fn bad_arguments_are_shape_errors_naming_the_argument() {
+    let mut t = trainer(3, 8);
+    let xs = images(2, 32, 0.0);
+    let e = t.warmup_step_tensors(&xs, &[0, 3]).unwrap_err();
+    assert_eq!(e.code(), "ERR_MAN_SHAPE");
+    assert!(e.to_string().contains("labels[1] = 3"), "{e}");
+    let e = t.warmup_step_tensors(&xs, &[0]).unwrap_err();
+    assert!(e.to_string().contains("images"), "{e}");
+    let e = t.codivision_step_tensors(&xs, None, &[0, 1], &[0], W).unwrap_err();
+    assert!(e.to_string().contains("codes has 1 entries"), "{e}");
+    let e = t.codivision_step_tensors(&xs, None, &[0, 1], &[0, 7], W).unwrap_err();
+    assert!(e.to_string().contains("codes[1] = 7"), "{e}");
+    let e = t.codivision_step_tensors(&xs, None, &[0, 1], &[0, 2], W).unwrap_err();
+    assert!(e.to_string().contains("strong views"), "{e}");
+    let e = t.warmup_step_tensors(&images(0, 32, 0.0), &[]).unwrap_err();
+    assert!(e.to_string().contains("empty"), "{e}");
+    assert_eq!(t.adam().step_count(), 0);
+}
+
+#[test]
+fn bf16_autocast_sets_and_restores_the_cuda_autocast_dtype() {
+    use man_core::train::autocast;
+    use tch::Kind;
+    // A fresh thread starts from libtorch's default, float16.
+    std::thread::spawn(|| {
+        assert_eq!(autocast::cuda_autocast_kind(), Some(Kind::Half));
+        let inside = autocast::bf16(true, autocast::cuda_autocast_kind);
+        assert_eq!(inside, Some(Kind::BFloat16));
+        assert_eq!(autocast::cuda_autocast_kind(), Some(Kind::Half));
+        assert_eq!(autocast::bf16(false, autocast::cuda_autocast_kind), Some(Kind::Half));
+    })
+    .join()
+    .unwrap();
+}

@@ -1,0 +1,113 @@
+//! The `Dataset` class: man-core's image pipeline behind an Arc, so batches
+//! are built on the libuv pool while JavaScript keeps the handle.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Uint32Array};
+use napi_derive::napi;
+
+use man_core::data::{Dataset, PipelineOptions};
+use man_core::ManError;
+
+use crate::args;
+use crate::task::{run_sync, Compute};
+
+#[napi(object)]
+pub struct BindingDatasetOptions {
+    pub image_size: f64,
+    pub seed: f64,
+    pub cache_bytes: f64,
+    pub threads: f64,
+}
+
+#[napi(object)]
+pub struct BindingDecodeFailure {
+    pub index: u32,
+    pub path: String,
+    pub message: String,
+}
+
+fn pipeline_options(o: &BindingDatasetOptions) -> man_core::Result<PipelineOptions> {
+    Ok(PipelineOptions {
+        image_size: args::u32_arg("imageSize", o.image_size)?,
+        seed: args::uint("seed", o.seed, (1u64 << 53) - 1)?,
+        cache_bytes: args::uint("cacheBytes", o.cache_bytes, (1u64 << 53) - 1)? as usize,
+        threads: args::u32_arg("threads", o.threads)? as usize,
+    })
+}
+
+#[napi(js_name = "Dataset")]
+pub struct JsDataset {
+    pub(crate) inner: Arc<Dataset>,
+}
+
+#[napi]
+impl JsDataset {
+    #[napi(factory)]
+    pub fn from_paths(paths: Vec<String>, options: BindingDatasetOptions) -> napi::Result<Self> {
+        run_sync(|| {
+            let opts = pipeline_options(&options)?;
+            let paths = paths.into_iter().map(PathBuf::from).collect();
+            Ok(JsDataset { inner: Arc::new(Dataset::from_paths(paths, opts)?) })
+        })
+    }
+
+    #[napi(factory)]
+    pub fn from_buffers(
+        buffers: Vec<Buffer>,
+        names: Vec<String>,
+        options: BindingDatasetOptions,
+    ) -> napi::Result<Self> {
+        run_sync(|| {
+            if buffers.len() != names.len() {
+                return Err(ManError::Shape(format!(
+                    "names has {} entries but buffers has {}; they must have the same length",
+                    names.len(),
+                    buffers.len()
+                )));
+            }
+            let opts = pipeline_options(&options)?;
+            let items = names.into_iter().zip(buffers.iter().map(|b| b.to_vec())).collect();
+            Ok(JsDataset { inner: Arc::new(Dataset::from_buffers(items, opts)?) })
+        })
+    }
+
+    #[napi(getter)]
+    pub fn length(&self) -> u32 {
+        self.inner.len() as u32
+    }
+
+    #[napi(ts_return_type = "Promise<BindingDecodeFailure[]>")]
+    pub fn scan(&self) -> AsyncTask<Compute<Vec<BindingDecodeFailure>>> {
+        let ds = Arc::clone(&self.inner);
+        AsyncTask::new(Compute::new(move || {
+            Ok(ds
+                .scan()
+                .into_iter()
+                .map(|f| BindingDecodeFailure {
+                    index: f.index as u32,
+                    path: f.path,
+                    message: format!("{}: {}", f.error.code(), f.error),
+                })
+                .collect())
+        }))
+    }
+
+    #[napi(ts_return_type = "Promise<Float32Array>")]
+    pub fn views(
+        &self,
+        indices: Uint32Array,
+        #[napi(ts_arg_type = "'test' | 'weak' | 'strong'")] view: String,
+        epoch: f64,
+    ) -> AsyncTask<Compute<Float32Array>> {
+        let ds = Arc::clone(&self.inner);
+        let indices = indices.to_vec();
+        AsyncTask::new(Compute::new(move || {
+            let view = args::view(&view)?;
+            let epoch = args::u32_arg("epoch", epoch)?;
+            man_core::train::check_indices("indices", &indices, ds.len())?;
+            Ok(Float32Array::new(ds.batch(&indices, view, epoch, 0)?))
+        }))
+    }
+}
