@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 
 DATA=${MAN_DEMO_DATA:-.cache/demo-data}
 # Sized so that cpu-small trains in about five minutes on two CPU cores.
-TRAIN=${MAN_DEMO_TRAIN:-600}
-TEST=${MAN_DEMO_TEST:-200}
+TRAIN=${MAN_DEMO_TRAIN:-500}
+TEST=${MAN_DEMO_TEST:-150}
 SIZE=48
 NOISE=0.2
 
