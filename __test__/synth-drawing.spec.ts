@@ -1,6 +1,6 @@
 import test from 'ava'
 import jpeg from 'jpeg-js'
-import { mixSeed, Rng } from '../ts/data/prng.ts'
+import { mixSeed, Rng } from '../ts/util/prng.ts'
 import { drawExpression, EXPRESSION_NAMES, mixExpressions } from '../ts/synth/expressions.ts'
 import { drawFace } from '../ts/synth/face.ts'
 import { encodeJpeg, usesReusableEncoder } from '../ts/synth/jpeg.ts'

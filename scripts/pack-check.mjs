@@ -95,6 +95,17 @@ try {
   process.stdout.write(info)
   if (!JSON.parse(info.trim().split('\n').pop()).torchVersion?.startsWith('2.11.0')) fail('man-fer info did not report torch 2.11.0')
 
+  const noTorchEnv = { ...env }
+  delete noTorchEnv.MAN_LIBTORCH
+  delete noTorchEnv.LIBTORCH
+  const noTorch = spawnSync('npx', ['--no-install', 'man-fer', 'info'], { cwd: app, env: noTorchEnv, encoding: 'utf8' })
+  process.stdout.write(`without libtorch: exit ${noTorch.status}, stderr: ${noTorch.stderr}`)
+  if (noTorch.status === 0) {
+    step('skipped the missing-libtorch check: the python3 on PATH has torch 2.11.0')
+  } else if (!noTorch.stderr.includes('pip install torch==2.11.0') || /\n\s+at /.test(noTorch.stderr)) {
+    fail('the missing-libtorch error does not give the install command in one clear line')
+  }
+
   step(`removing ${platformName} to check the error`)
   rmSync(join(app, 'node_modules', platformName), { recursive: true })
   const noBinary = spawnSync('npx', ['--no-install', 'man-fer', 'info'], { cwd: app, env, encoding: 'utf8' })

@@ -40,8 +40,8 @@ export interface Model {
   readonly device: string
   /** The checkpoint file the weights came from. */
   readonly checkpoint: string
-  /** Classifies image files (paths) or encoded images (Buffers), in order. */
-  predict(images: Array<string | Buffer>): Promise<ImagePrediction[]>
+  /** Classifies image files (paths) or encoded images (bytes: Buffer or Uint8Array), in order. */
+  predict(images: Array<string | Uint8Array>): Promise<ImagePrediction[]>
 }
 
 const PREDICT_CACHE_BYTES = 64 * 1024 * 1024
@@ -59,21 +59,21 @@ class LoadedModel implements Model {
     return this.trainer.device
   }
 
-  private open(images: Array<string | Buffer>): BindingDataset {
+  private open(images: Array<string | Uint8Array>): BindingDataset {
     const binding = getBinding()
     const options = { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0 }
     if (images.every((x) => typeof x === 'string')) {
       return callNativeSync(() => binding.Dataset.fromPaths(images as string[], options))
     }
-    if (images.every((x) => Buffer.isBuffer(x))) {
+    if (images.every((x) => x instanceof Uint8Array)) {
       const names = images.map((_, i) => `image #${i}`)
-      return callNativeSync(() => binding.Dataset.fromBuffers(images as Buffer[], names, options))
+      return callNativeSync(() => binding.Dataset.fromBuffers((images as Uint8Array[]).map(asBuffer), names, options))
     }
-    throw new ManError('ERR_MAN_DATA', 'predict: pass either file paths or Buffers, not a mix of both')
+    throw new ManError('ERR_MAN_DATA', 'predict: pass either file paths or encoded images (Buffer/Uint8Array), not a mix of both')
   }
 
   /** N×C ensemble probabilities. */
-  async probabilities(images: Array<string | Buffer>): Promise<Float32Array> {
+  async probabilities(images: Array<string | Uint8Array>): Promise<Float32Array> {
     const k = this.classNames.length
     if (images.length === 0) return new Float32Array(0)
     const dataset = this.open(images)
@@ -85,10 +85,10 @@ class LoadedModel implements Model {
     return prediction.probs
   }
 
-  async predict(images: Array<string | Buffer>): Promise<ImagePrediction[]> {
+  async predict(images: Array<string | Uint8Array>): Promise<ImagePrediction[]> {
     const k = this.classNames.length
     // Mixed inputs are split by kind and the answers put back in order.
-    if (!images.every((x) => typeof x === 'string') && !images.every((x) => Buffer.isBuffer(x))) {
+    if (!images.every((x) => typeof x === 'string') && !images.every((x) => x instanceof Uint8Array)) {
       const out = new Array<ImagePrediction>(images.length)
       for (const isPath of [true, false]) {
         const at = images.flatMap((x, i) => ((typeof x === 'string') === isPath ? [i] : []))
@@ -177,4 +177,9 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
   if (model instanceof LoadedModel) pred = argmaxRows(await model.probabilities(paths), paths.length, k)
   else pred = Int32Array.from(await model.predict(paths), (p) => p.index)
   return score(pred, labels, model.classNames)
+}
+
+/** The addon takes Node Buffers; a plain Uint8Array is wrapped without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }

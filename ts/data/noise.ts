@@ -3,7 +3,7 @@
  * co-division's noisy subset against the known flips.
  */
 import { ManError } from '../errors.ts'
-import { mixSeed, Rng } from './prng.ts'
+import { mixSeed, Rng } from '../util/prng.ts'
 
 export interface InjectedNoise {
   /** The noisy labels (a copy; the input is not modified). */

@@ -60,7 +60,7 @@ export interface BindingDataset {
 export interface BindingDatasetStatic {
   fromPaths(paths: string[], options: BindingDatasetOptions): BindingDataset
   /** `names` label each buffer in error messages. */
-  fromBuffers(buffers: Buffer[], names: string[], options: BindingDatasetOptions): BindingDataset
+  fromBuffers(buffers: Uint8Array[], names: string[], options: BindingDatasetOptions): BindingDataset
 }
 
 export interface BindingTrainerOptions {

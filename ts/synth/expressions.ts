@@ -3,7 +3,7 @@
  * intensity and ambiguity are just interpolation between parameter vectors.
  * Classes and order are RAF-DB's.
  */
-import type { Rng } from '../data/prng.ts'
+import type { Rng } from '../util/prng.ts'
 import { RAFDB_CLASSES } from '../data/rafdb.ts'
 
 export const EXPRESSION_NAMES: readonly string[] = RAFDB_CLASSES

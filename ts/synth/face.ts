@@ -3,7 +3,7 @@
  * eyes, nose and mouth shaped by the expression, then light and sensor noise.
  * Face units: half the face height is about 1, u to the right, v down.
  */
-import type { Rng } from '../data/prng.ts'
+import type { Rng } from '../util/prng.ts'
 import type { Expression } from './expressions.ts'
 import type { Look } from './look.ts'
 import { capsule, ellipse, FaceCanvas, intersect, outline, region, union, type Rgb, type Shape } from './raster.ts'

@@ -1,5 +1,5 @@
 /** Everything about a synthetic face except its expression: who, how posed, how lit, where. */
-import type { Rng } from '../data/prng.ts'
+import type { Rng } from '../util/prng.ts'
 import type { Pose, Rgb } from './raster.ts'
 
 export interface Look {

@@ -9,7 +9,7 @@ import type { ManConfig } from '../config/schema.ts'
 import { injectNoise } from '../data/noise.ts'
 import type { DatasetIndex, DatasetSplit } from '../data/types.ts'
 import { ManError } from '../errors.ts'
-import { permutation, STREAM_VALIDATION, streamSeed } from './prng.ts'
+import { mixSeed, permutation, STREAM_VALIDATION } from '../util/prng.ts'
 
 export interface DataPlan {
   classNames: string[]
@@ -94,7 +94,7 @@ export function planData(index: DatasetIndex, config: ManConfig): DataPlan {
     if (n - nVal < 2) {
       throw new ManError('ERR_MAN_CONFIG', `Invalid value for option data.validationSplit: leaves ${n - nVal} of ${n} images to train on`)
     }
-    const perm = permutation(n, streamSeed(config.train.seed, STREAM_VALIDATION))
+    const perm = permutation(n, mixSeed(config.train.seed, STREAM_VALIDATION))
     valMembers = perm.slice(0, nVal).sort()
     trainMembers = perm.slice(nVal).sort()
   } else {

@@ -1,5 +1,5 @@
 /** The order training samples are visited in: a seeded permutation per (seed, epoch). */
-import { permutation, STREAM_ORDER, streamSeed } from './prng.ts'
+import { mixSeed, permutation, STREAM_ORDER } from '../util/prng.ts'
 
 export interface EpochOrder {
   /** Positions 0..n-1 of the training samples, shuffled. */
@@ -10,7 +10,7 @@ export interface EpochOrder {
 
 /** The last partial batch is kept unless it would hold a single sample (BatchNorm cannot train on one). */
 export function epochOrder(n: number, batchSize: number, seed: number, epoch: number): EpochOrder {
-  const order = permutation(n, streamSeed(seed, STREAM_ORDER, epoch))
+  const order = permutation(n, mixSeed(seed, STREAM_ORDER, epoch))
   const rest = n % batchSize
   const batches = Math.floor(n / batchSize) + (rest >= 2 ? 1 : 0)
   return { order, batches, batchSize }

@@ -71,3 +71,14 @@ export class Rng {
     return a
   }
 }
+
+/** A uniformly shuffled permutation of 0..n-1, from a seed (Fisher–Yates). */
+export function permutation(n: number, seed: number): Uint32Array {
+  const out = new Uint32Array(n)
+  for (let i = 0; i < n; i++) out[i] = i
+  return new Rng(seed).shuffle(out)
+}
+
+/** Stream identifiers, so that two uses of one seed never share a stream. */
+export const STREAM_ORDER = 1
+export const STREAM_VALIDATION = 2
