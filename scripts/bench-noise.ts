@@ -11,8 +11,8 @@
  *
  * Budget-level settings (epochs, warm-up, image size, batch size, subset
  * sizes) are flags; the method's own settings stay at their defaults.
- *   node --import=tsx scripts/bench-noise.ts [--train 3000] [--test 1000]
- *     [--epochs 8] [--warmup 2] [--image-size 32] [--batch-size 64]
+ *   node --import=tsx scripts/bench-noise.ts [--train 1200] [--test 400]
+ *     [--epochs 8] [--warmup 4] [--image-size 32] [--batch-size 32]
  *     [--noise 0.4] [--seed 1] [--threads 0] [--methods ce,man] [--json FILE]
  */
 import { createRequire } from 'node:module'
@@ -29,12 +29,12 @@ const SIDE = 28
 
 const { values: flags } = parseArgs({
   options: {
-    train: { type: 'string', default: '3000' },
-    test: { type: 'string', default: '1000' },
+    train: { type: 'string', default: '1200' },
+    test: { type: 'string', default: '400' },
     epochs: { type: 'string', default: '8' },
-    warmup: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '4' },
     'image-size': { type: 'string', default: '32' },
-    'batch-size': { type: 'string', default: '64' },
+    'batch-size': { type: 'string', default: '32' },
     noise: { type: 'string', default: '0.4' },
     seed: { type: 'string', default: '1' },
     threads: { type: 'string', default: '0' },
