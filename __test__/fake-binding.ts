@@ -276,6 +276,25 @@ export class FakeTrainer implements BindingTrainer {
     return { pred1, pred2, probs }
   }
 
+  /** Logits whose argmax is `predictOne`'s answer (train and eval mode alike). */
+  async debugLogits(
+    dataset: BindingDataset,
+    indices: Uint32Array,
+    view: BindingView,
+    epoch: number,
+    network: number,
+    train: boolean,
+  ): Promise<Float32Array> {
+    const ds = this.fake.asFake(dataset)
+    ds.checkIndices(indices)
+    if (network !== 0 && network !== 1) throw new Error(`ERR_MAN_CONFIG: network must be 0 or 1, got ${network}`)
+    const k = this.options.numClasses
+    const out = new Float32Array(indices.length * k)
+    for (let i = 0; i < indices.length; i++) out[i * k + this.predictOne(ds, indices[i]!, view, epoch, network)] = 1
+    this.fake.calls.push({ method: 'debugLogits', trainer: this.id, dataset: ds.id, detail: { view, epoch, network, train } })
+    return out
+  }
+
   async save(path: string, metadata: string): Promise<void> {
     this.fake.calls.push({ method: 'save', trainer: this.id, detail: { path, metadata } })
     const header = JSON.stringify({ __metadata__: { metadata, fake_state: JSON.stringify(this.state) } })

@@ -142,6 +142,20 @@ export interface BindingTrainer {
     batchSize: number,
     withProbs: boolean,
   ): Promise<BindingPrediction>
+  /**
+   * Test-only: row-major N×C float32 logits of network `network` (0 = f1, 1 = f2)
+   * on the views `Dataset.views` returns, in train or eval mode, without
+   * gradient. A train-mode pass updates BatchNorm running statistics. For
+   * parity checks against a reference implementation.
+   */
+  debugLogits(
+    dataset: BindingDataset,
+    indices: Uint32Array,
+    view: BindingView,
+    epoch: number,
+    network: number,
+    train: boolean,
+  ): Promise<Float32Array>
   /** Both networks, Adam state and `metadata` (a JSON string), as safetensors, atomically. */
   save(path: string, metadata: string): Promise<void>
   /** Restores what `save` wrote; returns the metadata JSON string. */

@@ -233,6 +233,29 @@ impl JsTrainer {
         })
     }
 
+    /// Test-only: network `network`'s logits on the views `Dataset.views`
+    /// returns, so a reference implementation can be compared exactly.
+    #[allow(clippy::too_many_arguments)]
+    #[napi(ts_return_type = "Promise<Float32Array>")]
+    pub fn debug_logits(
+        &self,
+        dataset: &JsDataset,
+        indices: Uint32Array,
+        #[napi(ts_arg_type = "'test' | 'weak' | 'strong'")] view: String,
+        epoch: f64,
+        network: f64,
+        train: bool,
+    ) -> AsyncTask<Compute<Float32Array>> {
+        let ds = Arc::clone(&dataset.inner);
+        let indices = indices.to_vec();
+        self.task(move |t| {
+            let view = args::view(&view)?;
+            let epoch = args::u32_arg("epoch", epoch)?;
+            let network = args::uint("network", network, 1)? as usize;
+            Ok(Float32Array::new(t.dataset_logits(&ds, &indices, view, epoch, network, train)?))
+        })
+    }
+
     #[napi(ts_return_type = "Promise<void>")]
     pub fn save(&self, path: String, metadata: String) -> AsyncTask<Compute<()>> {
         self.task(move |t| checkpoint::save(t, &PathBuf::from(path), &metadata))

@@ -64,6 +64,24 @@ impl Trainer {
         self.codivision_step_tensors(&weak, strong.as_ref(), labels, codes, w)
     }
 
+    /// Row-major N×C logits of network `k` on the views `Dataset::batch`
+    /// gives with salt 0 (the training draw), for parity checks.
+    pub fn dataset_logits(
+        &self,
+        ds: &Dataset,
+        indices: &[u32],
+        view: View,
+        epoch: u32,
+        k: usize,
+        train: bool,
+    ) -> Result<Vec<f32>> {
+        validate::non_empty("indices", indices.len())?;
+        validate::indices("indices", indices, ds.len())?;
+        let xs = view_tensor(ds, indices, view, epoch, TRAIN_SALT)?;
+        let out = self.network_logits(k, &xs, train)?.f_flatten(0, -1)?.f_to_device(Device::Cpu)?;
+        Ok(Vec::<f32>::try_from(&out)?)
+    }
+
     /// Predictions for `indices` in batches of `batch_size`, in the order of `indices`.
     pub fn predict(
         &self,

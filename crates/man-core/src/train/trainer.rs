@@ -191,6 +191,21 @@ impl Trainer {
         Ok(out.f_to_kind(Kind::Float)?)
     }
 
+    /// Float32 logits of network `k` (0 or 1), without gradient: what a
+    /// reference implementation is compared against. As in PyTorch, a
+    /// train-mode pass updates BatchNorm's running statistics.
+    pub fn network_logits(&self, k: usize, xs: &Tensor, train: bool) -> Result<Tensor> {
+        if k > 1 {
+            return Err(ManError::Config(format!("network must be 0 or 1, got {k}")));
+        }
+        let size = xs.size();
+        if size.len() != 4 || size[1] != 3 {
+            return Err(ManError::Shape(format!("images must be N×3×H×W, got shape {size:?}")));
+        }
+        let _guard = tch::no_grad_guard();
+        self.logits(k, &xs.f_to_device(self.device)?, train)
+    }
+
     fn label_tensor(&self, labels: &[i32]) -> Result<Tensor> {
         let ys: Vec<i64> = labels.iter().map(|&y| i64::from(y)).collect();
         Ok(Tensor::f_from_slice(&ys)?.f_to_device(self.device)?)
