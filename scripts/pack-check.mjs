@@ -17,8 +17,12 @@ const fail = (msg) => {
 }
 
 const libtorch = sh('bash', ['-c', 'source scripts/libtorch-env.sh && man_find_libtorch'], { cwd: root }).trim()
-step('building the addon and the TypeScript')
-sh('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+if (process.argv.includes('--no-build')) {
+  step('using the addon and TypeScript already built (--no-build)')
+} else {
+  step('building the addon and the TypeScript')
+  sh('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+}
 
 const work = mkdtempSync(join(tmpdir(), 'man-fer-pack-check-'))
 try {

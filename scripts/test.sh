@@ -7,4 +7,4 @@ npm run --silent build:native
 npm run --silent build:ts
 npm run --silent test:rust
 npx ava
-node scripts/pack-check.mjs
+node scripts/pack-check.mjs --no-build
