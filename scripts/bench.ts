@@ -81,7 +81,7 @@ function benchCoDivide(n: number): { samples: number; ms: number } {
 
 /** The memory run in a process of its own, so earlier sections do not shape its RSS. */
 async function memoryInChild(): Promise<EpochRun> {
-  const childArgs = [...process.execArgv, fileURLToPath(import.meta.url), '--only', 'memory', '--device', args.device!]
+  const childArgs = [...process.execArgv, '--expose-gc', fileURLToPath(import.meta.url), '--only', 'memory', '--device', args.device!]
   if (args.quick) childArgs.push('--quick')
   if (args.data !== undefined) childArgs.push('--data', args.data)
   note('memory: a 12-epoch run in a child process')
@@ -119,8 +119,8 @@ async function main(): Promise<void> {
       ? { train: 512, test: 128, imageSize: 224, batchSize: 128, epochs: 3, warmup: 2 }
       : quick
         ? { train: 128, test: 32, imageSize: 32, batchSize: 32, epochs: 3, warmup: 2 }
-        : { train: 256, test: 64, imageSize: 64, batchSize: 32, epochs: 3, warmup: 2 },
-    memory: { train: quick ? 128 : 320, test: quick ? 32 : 64, imageSize: 32, batchSize: 32, epochs: 12, warmup: 2 },
+        : { train: 192, test: 64, imageSize: 48, batchSize: 32, epochs: 3, warmup: 2 },
+    memory: { train: quick ? 96 : 200, test: quick ? 32 : 48, imageSize: 32, batchSize: 32, epochs: 12, warmup: 2 },
     weights: { lambda: 0.5, omega: 0.6, gamma: 1 },
   }
   const data = await benchData(ROOT, args.data, settings.data.train, settings.data.test)

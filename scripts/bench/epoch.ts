@@ -39,8 +39,15 @@ export interface EpochRun {
   epochs: EpochSplit[]
   /** Decodes per image over the whole run (1 = every image decoded exactly once); null from an older addon. */
   decodesPerImage: number | null
-  /** Resident memory after each epoch, MiB. */
+  /**
+   * Resident memory after each epoch, MiB, measured after a full JavaScript
+   * garbage collection when node runs with --expose-gc (the memory run does),
+   * so that it shows what is held, not when V8 last collected.
+   */
   rssMiB: number[]
+  /** JavaScript heap in use after each epoch, MiB. */
+  heapMiB: number[]
+  gcBeforeReading: boolean
   maxRssMiB: number
 }
 
@@ -96,6 +103,8 @@ export async function benchEpochs(binding: Binding, o: EpochOptions): Promise<Ep
   await rm(out, { recursive: true, force: true })
   const epochs: EpochSplit[] = []
   const rssMiB: number[] = []
+  const heapMiB: number[] = []
+  const gc = (globalThis as { gc?: () => void }).gc
   let last = { at: performance.now(), clock: snapshot(clock) }
   note(`epochs: train() on ${o.train} images at ${o.imageSize} px, batch ${o.batchSize}, ${o.epochs} epochs (${o.warmup} warm-up)`)
   try {
@@ -113,7 +122,10 @@ export async function benchEpochs(binding: Binding, o: EpochOptions): Promise<Ep
           const current = snapshot(clock)
           // The first epoch's span also holds the set-up (scan, first checkpoint): not an epoch's cost.
           if (summary.epoch > 1) epochs.push(split(summary, now - last.at, last.clock, current))
-          rssMiB.push(round(process.memoryUsage().rss / 2 ** 20))
+          gc?.()
+          const mem = process.memoryUsage()
+          rssMiB.push(round(mem.rss / 2 ** 20))
+          heapMiB.push(round(mem.heapUsed / 2 ** 20))
           note(`epochs: epoch ${summary.epoch}/${o.epochs} done, rss ${rssMiB.at(-1)} MiB`)
           last = { at: performance.now(), clock: snapshot(clock) }
         },
@@ -130,6 +142,8 @@ export async function benchEpochs(binding: Binding, o: EpochOptions): Promise<Ep
     epochs,
     decodesPerImage: decodes === null || images === 0 ? null : round(decodes / images, 3),
     rssMiB,
+    heapMiB,
+    gcBeforeReading: gc !== undefined,
     maxRssMiB: round(process.resourceUsage().maxRSS / 1024),
   }
 }

@@ -131,7 +131,12 @@ export function printReport(r: Report): Summary {
   }
   if (r.memory !== null) {
     if ('error' in r.memory) out(`\nmemory run failed: ${r.memory.error}`)
-    else out(`\nRSS after each of ${r.memory.rssMiB.length} epochs (${r.memory.settings.train} images at ${r.memory.settings.imageSize} px), MiB: ${r.memory.rssMiB.join(' ')}`)
+    else {
+      const mem = r.memory
+      out(`\nmemory over ${mem.rssMiB.length} epochs (${mem.settings.train} images at ${mem.settings.imageSize} px)${mem.gcBeforeReading ? ', after a full GC' : ''}, MiB:`)
+      out(`  RSS:     ${mem.rssMiB.join(' ')}`)
+      out(`  JS heap: ${mem.heapMiB.join(' ')}`)
+    }
   }
   const summary = summarize(r)
   out(`\npeak RSS ${r.peakRssMiB} MiB${r.peakGpuMemoryMiB !== null ? `; peak GPU memory ${r.peakGpuMemoryMiB} MiB (nvidia-smi)` : ''}`)

@@ -209,6 +209,26 @@ impl Dataset {
         Ok(())
     }
 
+    /// Runs `background` on the image threads while `foreground` runs on the
+    /// calling thread, and returns both results once both are done (None for
+    /// a background job that panicked). No thread is started per call, so a
+    /// long run does not churn threads (and their allocator arenas).
+    pub fn alongside<A, B: Send>(
+        &self,
+        background: impl FnOnce() -> B + Send,
+        foreground: impl FnOnce() -> A,
+    ) -> (A, Option<B>) {
+        let mut out = None;
+        let slot = &mut out;
+        let a = self.pool.in_place_scope(|scope| {
+            scope.spawn(move |_| {
+                *slot = std::panic::catch_unwind(std::panic::AssertUnwindSafe(background)).ok();
+            });
+            foreground()
+        });
+        (a, out)
+    }
+
     /// Values of one sample's view: 3·S·S.
     pub fn sample_len(&self) -> usize {
         let side = self.opts.image_size as usize;

@@ -228,17 +228,23 @@ pub(crate) fn with_views<T>(
         Err(e) => return (Err(e), None, timing),
     };
     let buffers = next.and_then(|k| pool.take_for(ds.sample_len(), &k).ok().map(|b| (k, b)));
-    let (result, prepared) = std::thread::scope(|scope| {
-        let job = buffers
-            .map(|(k, (first, strong))| scope.spawn(move || HostViews::build_into(ds, k, first, strong, pool).ok()));
+    let mut compute_ms = 0.0;
+    let timed_compute = || {
         let t = std::time::Instant::now();
         let result = compute(&views);
-        timing.compute_ms = ms(t.elapsed());
-        let t = std::time::Instant::now();
-        let prepared = job.and_then(|j| j.join().ok().flatten());
-        timing.data_ms += ms(t.elapsed());
-        (result, prepared)
-    });
+        compute_ms = ms(t.elapsed());
+        (result, std::time::Instant::now())
+    };
+    let ((result, computed), prepared) = match buffers {
+        Some((k, (first, strong))) => {
+            let (r, built) = ds.alongside(move || HostViews::build_into(ds, k, first, strong, pool).ok(), timed_compute);
+            (r, built.flatten())
+        }
+        None => (timed_compute(), None),
+    };
+    timing.compute_ms = compute_ms;
+    // Waiting for the next batch's views, when they took longer than the step.
+    timing.data_ms += ms(computed.elapsed());
     views.release(pool);
     (result, prepared, timing)
 }
