@@ -67,6 +67,8 @@ export interface FakeStep {
   omega: number | null
   gamma: number | null
   lr: number
+  /** The batch announced as next (prepared ahead by the real addon); null when none was. */
+  next: { indices: number[]; codes: number[] | null } | null
 }
 
 export interface FakeCall {
@@ -91,8 +93,12 @@ export class FakeDataset implements BindingDataset {
     return this.names.length
   }
 
+  /** The fake decodes nothing; it reports what a cache holding every image would. */
+  decodeCount = 0
+
   async scan(): Promise<BindingDecodeFailure[]> {
     this.fake.calls.push({ method: 'scan', dataset: this.id })
+    this.decodeCount = this.names.length
     const failing = this.fake.options.failing
     if (failing === undefined) return []
     const out: BindingDecodeFailure[] = []
@@ -179,6 +185,8 @@ export class FakeTrainer implements BindingTrainer {
     lambda: number | null,
     omega: number | null,
     gamma: number | null,
+    next: Uint32Array | null | undefined,
+    nextCodes: Uint8Array | null | undefined,
   ): BindingStepResult {
     const ds = this.fake.asFake(dataset)
     ds.checkIndices(indices)
@@ -197,6 +205,7 @@ export class FakeTrainer implements BindingTrainer {
       omega,
       gamma,
       lr: this.state.lr,
+      next: next == null ? null : { indices: Array.from(next), codes: nextCodes == null ? null : Array.from(nextCodes) },
     })
     let correct1 = 0
     let correct2 = 0
@@ -223,11 +232,20 @@ export class FakeTrainer implements BindingTrainer {
     const lossAmbiguous = counts.ambiguous > 0 ? (mix(h, 2) % 1000) / 1000 : 0
     const lossNoisy = counts.noisy > 0 ? (mix(h, 3) % 1000) / 10000 : 0
     const loss = codes === null ? lossClean : lossClean + (omega ?? 0) * lossAmbiguous + (gamma ?? 0) * lossNoisy
-    return { loss, lossClean, lossAmbiguous, lossNoisy, ...counts, correct1, correct2 }
+    // Nominal times (¼ ms of data and 1 ms of compute per sample), so sums can be checked.
+    const dataMs = 0.25 * indices.length
+    const computeMs = indices.length
+    return { loss, lossClean, lossAmbiguous, lossNoisy, ...counts, correct1, correct2, dataMs, computeMs }
   }
 
-  async warmupStep(dataset: BindingDataset, indices: Uint32Array, labels: Int32Array, epoch: number): Promise<BindingStepResult> {
-    return this.step('warmup', dataset, indices, labels, null, epoch, null, null, null)
+  async warmupStep(
+    dataset: BindingDataset,
+    indices: Uint32Array,
+    labels: Int32Array,
+    epoch: number,
+    nextIndices?: Uint32Array | null,
+  ): Promise<BindingStepResult> {
+    return this.step('warmup', dataset, indices, labels, null, epoch, null, null, null, nextIndices, null)
   }
 
   async coDivisionStep(
@@ -239,8 +257,10 @@ export class FakeTrainer implements BindingTrainer {
     lambda: number,
     omega: number,
     gamma: number,
+    nextIndices?: Uint32Array | null,
+    nextCodes?: Uint8Array | null,
   ): Promise<BindingStepResult> {
-    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma)
+    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma, nextIndices, nextCodes)
   }
 
   async predict(

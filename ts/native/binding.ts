@@ -48,6 +48,8 @@ export interface BindingDecodeFailure {
 /** Images held by the addon: paths (decoded lazily, cached) or encoded buffers. */
 export interface BindingDataset {
   readonly length: number
+  /** Images decoded so far (cache misses); `length` once every image was decoded exactly once. */
+  readonly decodeCount: number
   /** Decodes every image once (filling the cache); lists the ones that failed instead of throwing. */
   scan(): Promise<BindingDecodeFailure[]>
   /**
@@ -96,6 +98,10 @@ export interface BindingStepResult {
   /** Samples of the batch whose label f1 / f2 predicted (on the training view). */
   correct1: number
   correct2: number
+  /** Milliseconds the step waited for its views (building them, or for the ones built ahead). */
+  dataMs: number
+  /** Milliseconds of tensor work: forward, backward, Adam, reading the numbers back. */
+  computeMs: number
 }
 
 export interface BindingPrediction {
@@ -120,9 +126,22 @@ export interface BindingTrainer {
   setLr(lr: number): void
   /** Loads one backbone into both networks (safetensors, torch.save zip or legacy pickle). */
   loadPretrained(path: string): Promise<BindingWeightsReport>
-  /** L = ½(CE(f1(x), y) + CE(f2(x), y)) on weak views; one Adam step. Also the `ce` baseline's step. */
-  warmupStep(dataset: BindingDataset, indices: Uint32Array, labels: Int32Array, epoch: number): Promise<BindingStepResult>
-  /** L = Lc + ω·La + γ·Ln with per-subset forward passes; one Adam step. `codes` holds PARTITION_* per sample. */
+  /**
+   * L = ½(CE(f1(x), y) + CE(f2(x), y)) on weak views; one Adam step. Also the `ce` baseline's step.
+   * `nextIndices`, when given, is the batch the next step will ask for (same dataset and epoch): its
+   * views are built while this step trains. Any later request is still right, only not prepared.
+   */
+  warmupStep(
+    dataset: BindingDataset,
+    indices: Uint32Array,
+    labels: Int32Array,
+    epoch: number,
+    nextIndices?: Uint32Array | null,
+  ): Promise<BindingStepResult>
+  /**
+   * L = Lc + ω·La + γ·Ln with per-subset forward passes; one Adam step. `codes` holds PARTITION_* per sample.
+   * `nextIndices`/`nextCodes`: the next co-division batch, prepared while this step trains (see warmupStep).
+   */
   coDivisionStep(
     dataset: BindingDataset,
     indices: Uint32Array,
@@ -132,6 +151,8 @@ export interface BindingTrainer {
     lambda: number,
     omega: number,
     gamma: number,
+    nextIndices?: Uint32Array | null,
+    nextCodes?: Uint8Array | null,
   ): Promise<BindingStepResult>
   /** Eval mode, no gradient, batches of `batchSize`. */
   predict(

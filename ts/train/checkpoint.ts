@@ -21,6 +21,9 @@ export interface EpochProgress {
   correct2: number
   coDivisionMs: number
   trainMs: number
+  /** Parts of trainMs reported by the addon: waiting for views, and tensor work. */
+  dataMs: number
+  computeMs: number
   /** Wall time spent on the epoch so far, across interruptions. */
   wallMs: number
 }

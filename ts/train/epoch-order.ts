@@ -21,3 +21,36 @@ export function batchPositions(plan: EpochOrder, b: number): Uint32Array {
   const start = b * plan.batchSize
   return plan.order.subarray(start, Math.min(plan.order.length, start + plan.batchSize))
 }
+
+export interface OrderedSamples {
+  indices: Uint32Array
+  labels: Int32Array
+  /** Partition codes in the same order; null outside co-division epochs. */
+  codes: Uint8Array | null
+}
+
+/**
+ * Dataset indices, labels and (when given) partition codes of the training
+ * samples in the epoch's visiting order: batch b is then positions
+ * [b·batchSize, (b+1)·batchSize) of each array.
+ */
+export function orderedSamples(
+  order: Uint32Array,
+  members: Uint32Array,
+  labels: Int32Array,
+  codes: Uint8Array | null,
+): OrderedSamples {
+  const n = order.length
+  const out: OrderedSamples = {
+    indices: new Uint32Array(n),
+    labels: new Int32Array(n),
+    codes: codes === null ? null : new Uint8Array(n),
+  }
+  for (let i = 0; i < n; i++) {
+    const pos = order[i]!
+    out.indices[i] = members[pos]!
+    out.labels[i] = labels[pos]!
+    if (out.codes !== null) out.codes[i] = codes![pos]!
+  }
+  return out
+}

@@ -24,7 +24,7 @@ import {
 } from './checkpoint.ts'
 import { coDivide } from './co-division.ts'
 import { planData, withoutFailures } from './data-plan.ts'
-import { batchPositions, epochOrder } from './epoch-order.ts'
+import { epochOrder, orderedSamples } from './epoch-order.ts'
 import { evaluatePrediction, type SplitEvaluation } from './evaluation.ts'
 import {
   appendEvent,
@@ -78,6 +78,8 @@ function emptyProgress(): EpochProgress {
     correct2: 0,
     coDivisionMs: 0,
     trainMs: 0,
+    dataMs: 0,
+    computeMs: 0,
     wallMs: 0,
   }
 }
@@ -311,7 +313,9 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
   for (let epoch = position.epoch; epoch <= epochs; epoch++) {
     const segmentStart = performance.now()
     const startBatch = epoch === position.epoch ? position.nextBatch : 0
-    const progress = epoch === position.epoch && position.progress !== null ? position.progress : emptyProgress()
+    // A checkpoint written before the data/compute split lacks those sums.
+    const progress =
+      epoch === position.epoch && position.progress !== null ? { ...emptyProgress(), ...position.progress } : emptyProgress()
     const here = (nextBatch: number): Position => ({
       epoch,
       nextBatch,
@@ -355,28 +359,47 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     }
 
     const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch)
-    for (let b = startBatch; b < order.batches; b++) {
-      const positions = batchPositions(order, b)
-      const size = positions.length
-      const indices = new Uint32Array(size)
-      const labels = new Int32Array(size)
-      for (let i = 0; i < size; i++) {
-        const pos = positions[i]!
-        indices[i] = plan.trainMembers[pos]!
-        labels[i] = plan.trainLabels[pos]!
+    // The epoch's samples in visiting order, gathered once: each batch is then
+    // a view (no per-sample work between steps), and the next batch can be
+    // announced to the addon, which builds its views while the step trains.
+    const ordered = orderedSamples(order.order, plan.trainMembers, plan.trainLabels, phase === 'co-division' ? codes : null)
+    const slice = (b: number) => {
+      const start = b * order.batchSize
+      const end = Math.min(nTrain, start + order.batchSize)
+      return {
+        indices: ordered.indices.subarray(start, end),
+        labels: ordered.labels.subarray(start, end),
+        codes: ordered.codes?.subarray(start, end) ?? null,
       }
+    }
+    for (let b = startBatch; b < order.batches; b++) {
+      const { indices, labels, codes: batchCodes } = slice(b)
+      const size = indices.length
+      const next = b + 1 < order.batches ? slice(b + 1) : null
       const t0 = performance.now()
       let step: BindingStepResult
-      if (phase === 'co-division') {
-        const batchCodes = new Uint8Array(size)
-        for (let i = 0; i < size; i++) batchCodes[i] = codes[positions[i]!]!
+      if (batchCodes !== null) {
         step = await callNative(() =>
-          trainer.coDivisionStep(opened.train, indices, labels, batchCodes, epoch, lambda!, config.man.omega, config.man.gamma),
+          trainer.coDivisionStep(
+            opened.train,
+            indices,
+            labels,
+            batchCodes,
+            epoch,
+            lambda!,
+            config.man.omega,
+            config.man.gamma,
+            next?.indices,
+            next?.codes,
+          ),
         )
       } else {
-        step = await callNative(() => trainer.warmupStep(opened.train, indices, labels, epoch))
+        step = await callNative(() => trainer.warmupStep(opened.train, indices, labels, epoch, next?.indices))
       }
       progress.trainMs += performance.now() - t0
+      // An addon built before the split reports neither.
+      progress.dataMs += step.dataMs ?? 0
+      progress.computeMs += step.computeMs ?? 0
       progress.samples += size
       progress.lossSums.total += step.loss * size
       progress.lossSums.clean += step.lossClean * size
@@ -452,6 +475,8 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
       timings: {
         coDivisionMs: progress.coDivisionMs,
         trainMs: progress.trainMs,
+        dataMs: progress.dataMs,
+        computeMs: progress.computeMs,
         evalMs,
         totalMs: progress.wallMs + performance.now() - segmentStart,
       },

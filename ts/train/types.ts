@@ -22,8 +22,15 @@ export interface LossSummary {
 export interface EpochTimings {
   /** Predicting the training set and dividing it. */
   coDivisionMs: number
+  /** Training steps, as awaited from TypeScript (addon calls included). */
   trainMs: number
+  /** Of trainMs: the steps' wait for their views (built ahead while the previous step ran, when possible). */
+  dataMs: number
+  /** Of trainMs: the steps' tensor work (forward, backward, Adam). */
+  computeMs: number
+  /** Evaluating the test (and validation) split. */
   evalMs: number
+  /** The epoch's wall time; what the parts above leave is orchestration, checkpoints and callbacks. */
   totalMs: number
 }
 

@@ -78,6 +78,13 @@ impl JsDataset {
         self.inner.len() as u32
     }
 
+    /// Images decoded so far (cache misses): equal to `length` after a run
+    /// that decoded every image once.
+    #[napi(getter)]
+    pub fn decode_count(&self) -> f64 {
+        self.inner.decode_count() as f64
+    }
+
     #[napi(ts_return_type = "Promise<BindingDecodeFailure[]>")]
     pub fn scan(&self) -> AsyncTask<Compute<Vec<BindingDecodeFailure>>> {
         let ds = Arc::clone(&self.inner);

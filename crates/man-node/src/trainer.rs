@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Int32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 
-use man_core::train::{checkpoint, AdamConfig, LossWeights, StepStats, Trainer, TrainerOptions};
+use man_core::train::{checkpoint, AdamConfig, LossWeights, NextBatch, StepStats, Trainer, TrainerOptions};
 use man_core::Result;
 
 use crate::args;
@@ -41,6 +41,8 @@ pub struct BindingStepResult {
     pub noisy: u32,
     pub correct1: u32,
     pub correct2: u32,
+    pub data_ms: f64,
+    pub compute_ms: f64,
 }
 
 impl From<StepStats> for BindingStepResult {
@@ -55,6 +57,8 @@ impl From<StepStats> for BindingStepResult {
             noisy: s.noisy,
             correct1: s.correct1,
             correct2: s.correct2,
+            data_ms: s.data_ms,
+            compute_ms: s.compute_ms,
         }
     }
 }
@@ -173,12 +177,15 @@ impl JsTrainer {
         indices: Uint32Array,
         labels: Int32Array,
         epoch: f64,
+        next_indices: Option<Uint32Array>,
     ) -> AsyncTask<Compute<BindingStepResult>> {
         let ds = Arc::clone(&dataset.inner);
         let (indices, labels) = (indices.to_vec(), labels.to_vec());
+        let next = next_indices.map(|n| n.to_vec());
         self.task(move |t| {
             let epoch = args::u32_arg("epoch", epoch)?;
-            Ok(t.warmup_step(&ds, &indices, &labels, epoch)?.into())
+            let next = next.as_deref().map(|indices| NextBatch { indices, codes: None });
+            Ok(t.warmup_step_ahead(&ds, &indices, &labels, epoch, next)?.into())
         })
     }
 
@@ -194,9 +201,13 @@ impl JsTrainer {
         lambda: f64,
         omega: f64,
         gamma: f64,
+        next_indices: Option<Uint32Array>,
+        next_codes: Option<Uint8Array>,
     ) -> AsyncTask<Compute<BindingStepResult>> {
         let ds = Arc::clone(&dataset.inner);
         let (indices, labels, codes) = (indices.to_vec(), labels.to_vec(), codes.to_vec());
+        let next = next_indices.map(|n| n.to_vec());
+        let next_codes = next_codes.map(|c| c.to_vec());
         self.task(move |t| {
             let epoch = args::u32_arg("epoch", epoch)?;
             let w = LossWeights {
@@ -204,7 +215,8 @@ impl JsTrainer {
                 omega: args::finite("omega", omega)?,
                 gamma: args::finite("gamma", gamma)?,
             };
-            Ok(t.codivision_step(&ds, &indices, &labels, &codes, epoch, w)?.into())
+            let next = next.as_deref().map(|indices| NextBatch { indices, codes: next_codes.as_deref() });
+            Ok(t.codivision_step_ahead(&ds, &indices, &labels, &codes, epoch, w, next)?.into())
         })
     }
 

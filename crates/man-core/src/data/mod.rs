@@ -70,7 +70,11 @@ thread_local! {
 const MIN_SIDE: u32 = 8;
 const MAX_SIDE: u32 = 4096;
 
+/// Source of `Dataset::id`: distinct for every dataset of the process.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 pub struct Dataset {
+    id: u64,
     store: ImageStore,
     opts: PipelineOptions,
     norm: Normaliser,
@@ -103,7 +107,13 @@ impl Dataset {
             .build()
             .map_err(|e| ManError::Config(format!("cannot start {} image threads: {e}", opts.threads)))?;
         let store = ImageStore::new(sources, opts.cache_bytes);
-        Ok(Dataset { store, opts, norm: Normaliser::imagenet(), pool })
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Dataset { id, store, opts, norm: Normaliser::imagenet(), pool })
+    }
+
+    /// Tells datasets apart (a batch prepared ahead for one is not used for another).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     pub fn len(&self) -> usize {
@@ -199,7 +209,28 @@ impl Dataset {
         Ok(())
     }
 
-    fn sample_len(&self) -> usize {
+    /// Runs `background` on the image threads while `foreground` runs on the
+    /// calling thread, and returns both results once both are done (None for
+    /// a background job that panicked). No thread is started per call, so a
+    /// long run does not churn threads (and their allocator arenas).
+    pub fn alongside<A, B: Send>(
+        &self,
+        background: impl FnOnce() -> B + Send,
+        foreground: impl FnOnce() -> A,
+    ) -> (A, Option<B>) {
+        let mut out = None;
+        let slot = &mut out;
+        let a = self.pool.in_place_scope(|scope| {
+            scope.spawn(move |_| {
+                *slot = std::panic::catch_unwind(std::panic::AssertUnwindSafe(background)).ok();
+            });
+            foreground()
+        });
+        (a, out)
+    }
+
+    /// Values of one sample's view: 3·S·S.
+    pub fn sample_len(&self) -> usize {
         let side = self.opts.image_size as usize;
         3 * side * side
     }

@@ -3,6 +3,7 @@
 
 pub mod adam;
 pub mod autocast;
+mod batches;
 pub mod checkpoint;
 pub mod loss_api;
 pub mod losses;
@@ -13,7 +14,8 @@ mod validate;
 
 pub use adam::{Adam, AdamConfig};
 pub use pretrained::PretrainedReport;
-pub use steps::view_tensor;
+pub use batches::StepTiming;
+pub use steps::{view_tensor, NextBatch};
 pub use validate::indices as check_indices;
 pub use trainer::{
     LossWeights, Prediction, StepStats, Trainer, TrainerOptions, AMBIGUOUS, CLEAN, NOISY,

@@ -5,6 +5,7 @@
 
 use tch::{Device, Tensor};
 
+use super::batches::{with_views, BatchKey, HostViews, StepTiming};
 use super::trainer::{LossWeights, Prediction, StepStats, Trainer, NOISY};
 use super::validate;
 use crate::data::{Dataset, View};
@@ -27,14 +28,75 @@ pub fn view_tensor(ds: &Dataset, indices: &[u32], view: View, epoch: u32, salt: 
     Ok(Tensor::f_from_slice(&pixels)?.f_view([n, 3, s, s])?.f_to_device(Device::Cpu)?)
 }
 
+/// The batch to prepare while the current one trains: its indices and, for a
+/// co-division step, its partition codes (whose noisy samples get strong views).
+#[derive(Debug, Clone, Copy)]
+pub struct NextBatch<'a> {
+    pub indices: &'a [u32],
+    pub codes: Option<&'a [u8]>,
+}
+
+fn noisy_of(indices: &[u32], codes: &[u8]) -> Vec<u32> {
+    indices.iter().zip(codes).filter(|(_, &c)| c == NOISY).map(|(&i, _)| i).collect()
+}
+
+fn train_key(ds: &Dataset, epoch: u32, indices: &[u32], codes: Option<&[u8]>) -> BatchKey {
+    BatchKey {
+        dataset: ds.id(),
+        view: View::Weak,
+        epoch,
+        salt: TRAIN_SALT,
+        indices: indices.to_vec(),
+        strong: codes.map(|c| noisy_of(indices, c)),
+    }
+}
+
+/// The next batch's key, when it is a valid request (an invalid one is simply not prepared).
+fn next_key(ds: &Dataset, epoch: u32, next: Option<NextBatch<'_>>) -> Option<BatchKey> {
+    let n = next?;
+    let valid = !n.indices.is_empty()
+        && n.codes.is_none_or(|c| c.len() == n.indices.len())
+        && n.indices.iter().all(|&i| (i as usize) < ds.len());
+    valid.then(|| train_key(ds, epoch, n.indices, n.codes))
+}
+
 impl Trainer {
+    /// Runs `compute` on the views of `key`, preparing `next` meanwhile.
+    fn step_on_views(
+        &mut self,
+        ds: &Dataset,
+        key: BatchKey,
+        next: Option<BatchKey>,
+        compute: impl FnOnce(&mut Trainer, &HostViews) -> Result<StepStats>,
+    ) -> Result<StepStats> {
+        let pool = std::sync::Arc::clone(&self.buffers);
+        let ahead = self.ahead.take();
+        let (result, prepared, timing) = with_views(ds, &pool, ahead, key, next, |views| compute(self, views));
+        self.ahead = prepared;
+        let StepTiming { data_ms, compute_ms } = timing;
+        result.map(|stats| StepStats { data_ms, compute_ms, ..stats })
+    }
+
     pub fn warmup_step(&mut self, ds: &Dataset, indices: &[u32], labels: &[i32], epoch: u32) -> Result<StepStats> {
+        self.warmup_step_ahead(ds, indices, labels, epoch, None)
+    }
+
+    /// As `warmup_step`, building the views of `next` while this step trains.
+    pub fn warmup_step_ahead(
+        &mut self,
+        ds: &Dataset,
+        indices: &[u32],
+        labels: &[i32],
+        epoch: u32,
+        next: Option<NextBatch<'_>>,
+    ) -> Result<StepStats> {
         validate::non_empty("indices", indices.len())?;
         validate::same_len("indices", indices.len(), "labels", labels.len())?;
         validate::indices("indices", indices, ds.len())?;
         validate::labels("labels", labels, self.num_classes())?;
-        let xs = view_tensor(ds, indices, View::Weak, epoch, TRAIN_SALT)?;
-        self.warmup_step_tensors(&xs, labels)
+        let key = train_key(ds, epoch, indices, None);
+        let next = next_key(ds, epoch, next);
+        self.step_on_views(ds, key, next, |t, views| t.warmup_step_tensors(&views.first()?, labels))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -47,21 +109,32 @@ impl Trainer {
         epoch: u32,
         w: LossWeights,
     ) -> Result<StepStats> {
+        self.codivision_step_ahead(ds, indices, labels, codes, epoch, w, None)
+    }
+
+    /// As `codivision_step`, building the views of `next` while this step trains.
+    #[allow(clippy::too_many_arguments)]
+    pub fn codivision_step_ahead(
+        &mut self,
+        ds: &Dataset,
+        indices: &[u32],
+        labels: &[i32],
+        codes: &[u8],
+        epoch: u32,
+        w: LossWeights,
+        next: Option<NextBatch<'_>>,
+    ) -> Result<StepStats> {
         validate::non_empty("indices", indices.len())?;
         validate::same_len("indices", indices.len(), "labels", labels.len())?;
         validate::same_len("indices", indices.len(), "codes", codes.len())?;
         validate::indices("indices", indices, ds.len())?;
         validate::labels("labels", labels, self.num_classes())?;
         validate::codes("codes", codes)?;
-        let weak = view_tensor(ds, indices, View::Weak, epoch, TRAIN_SALT)?;
-        let noisy: Vec<u32> =
-            indices.iter().zip(codes).filter(|(_, &c)| c == NOISY).map(|(&i, _)| i).collect();
-        let strong = if noisy.is_empty() {
-            None
-        } else {
-            Some(view_tensor(ds, &noisy, View::Strong, epoch, TRAIN_SALT)?)
-        };
-        self.codivision_step_tensors(&weak, strong.as_ref(), labels, codes, w)
+        let key = train_key(ds, epoch, indices, Some(codes));
+        let next = next_key(ds, epoch, next);
+        self.step_on_views(ds, key, next, |t, views| {
+            t.codivision_step_tensors(&views.first()?, views.strong()?.as_ref(), labels, codes, w)
+        })
     }
 
     /// Row-major N×C logits of network `k` on the views `Dataset::batch`
@@ -82,7 +155,8 @@ impl Trainer {
         Ok(Vec::<f32>::try_from(&out)?)
     }
 
-    /// Predictions for `indices` in batches of `batch_size`, in the order of `indices`.
+    /// Predictions for `indices` in batches of `batch_size`, in the order of
+    /// `indices`; each batch's views are built while the previous one runs.
     pub fn predict(
         &self,
         ds: &Dataset,
@@ -101,14 +175,30 @@ impl Trainer {
             probs: with_probs.then(Vec::new),
             ..Default::default()
         };
-        for chunk in indices.chunks(batch_size) {
-            let xs = view_tensor(ds, chunk, view, epoch, salt)?;
-            let p = self.predict_tensors(&xs, with_probs)?;
+        let key = |chunk: &[u32]| BatchKey {
+            dataset: ds.id(),
+            view,
+            epoch,
+            salt,
+            indices: chunk.to_vec(),
+            strong: None,
+        };
+        let chunks: Vec<&[u32]> = indices.chunks(batch_size).collect();
+        let mut ahead: Option<HostViews> = None;
+        for (k, chunk) in chunks.iter().enumerate() {
+            let next = chunks.get(k + 1).map(|c| key(c));
+            let predict = |v: &HostViews| self.predict_tensors(&v.first()?, with_probs);
+            let (p, prepared, _) = with_views(ds, &self.buffers, ahead.take(), key(chunk), next, predict);
+            ahead = prepared;
+            let p = p?;
             out.pred1.extend(p.pred1);
             out.pred2.extend(p.pred2);
             if let (Some(all), Some(part)) = (out.probs.as_mut(), p.probs) {
                 all.extend(part);
             }
+        }
+        if let Some(v) = ahead {
+            v.release(&self.buffers);
         }
         Ok(out)
     }

@@ -5,6 +5,7 @@
 use tch::{nn, Device, Kind, Tensor};
 
 use super::adam::{Adam, AdamConfig};
+use super::batches::{BufferPool, HostViews};
 use super::{losses, validate};
 use crate::model::ResNet18;
 use crate::{ManError, Result};
@@ -54,6 +55,58 @@ pub struct StepStats {
     /// Samples whose label f1 / f2 predicted on the training view.
     pub correct1: u32,
     pub correct2: u32,
+    /// Milliseconds spent waiting for the batch's views (0 for tensor-level steps).
+    pub data_ms: f64,
+    /// Milliseconds of tensor work (0 for tensor-level steps).
+    pub compute_ms: f64,
+}
+
+/// The numbers a step reports, kept on the device until the step is done and
+/// then read back in one transfer: one host synchronisation per step on CUDA.
+#[derive(Default)]
+struct Pending {
+    loss: Option<Tensor>,
+    clean: Option<Tensor>,
+    ambiguous: Option<Tensor>,
+    noisy: Option<Tensor>,
+    correct1: Option<Tensor>,
+    correct2: Option<Tensor>,
+}
+
+fn add_to(slot: &mut Option<Tensor>, t: Tensor) -> Result<()> {
+    *slot = Some(match slot.take() {
+        Some(s) => s.f_add(&t)?,
+        None => t,
+    });
+    Ok(())
+}
+
+impl Pending {
+    fn correct(&mut self, c: (Tensor, Tensor)) -> Result<()> {
+        add_to(&mut self.correct1, c.0)?;
+        add_to(&mut self.correct2, c.1)
+    }
+
+    /// Reads everything back; `stats` receives the values.
+    fn read_into(self, stats: &mut StepStats, device: Device) -> Result<()> {
+        let slots = [self.loss, self.clean, self.ambiguous, self.noisy, self.correct1, self.correct2];
+        let mut parts = Vec::with_capacity(slots.len());
+        for slot in &slots {
+            parts.push(match slot {
+                Some(t) => t.f_detach()?.f_to_kind(Kind::Double)?.f_reshape([1])?,
+                None => Tensor::f_zeros([1], (Kind::Double, device))?,
+            });
+        }
+        let all = Tensor::f_cat(&parts, 0)?.f_to_device(Device::Cpu)?;
+        let v = Vec::<f64>::try_from(&all)?;
+        stats.loss = v[0];
+        stats.loss_clean = v[1];
+        stats.loss_ambiguous = v[2];
+        stats.loss_noisy = v[3];
+        stats.correct1 = v[4] as u32;
+        stats.correct2 = v[5] as u32;
+        Ok(())
+    }
 }
 
 pub struct Trainer {
@@ -63,6 +116,10 @@ pub struct Trainer {
     device: Device,
     autocast: bool,
     num_classes: i64,
+    /// Host buffers of batch views, reused across steps (pinned on CUDA).
+    pub(crate) buffers: std::sync::Arc<BufferPool>,
+    /// The views of the batch announced as next, built during the last step.
+    pub(crate) ahead: Option<HostViews>,
 }
 
 /// The spatial size of layer4's output for an input of `size` pixels: conv1
@@ -98,13 +155,9 @@ pub(crate) fn net_prefix(k: usize) -> String {
     format!("net{}.", k + 1)
 }
 
-fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<u32> {
-    let hits = logits.f_argmax(1, false)?.f_eq_tensor(labels)?.f_sum(Kind::Int64)?;
-    Ok(hits.f_int64_value(&[])? as u32)
-}
-
-fn value(t: &Tensor) -> Result<f64> {
-    Ok(t.f_double_value(&[])?)
+/// Samples whose argmax is the label, as a device scalar.
+fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+    Ok(logits.f_argmax(1, false)?.f_eq_tensor(labels)?.f_sum(Kind::Int64)?)
 }
 
 impl Trainer {
@@ -142,6 +195,8 @@ impl Trainer {
             device,
             autocast: opts.mixed_precision && device.is_cuda(),
             num_classes: opts.num_classes,
+            buffers: std::sync::Arc::new(BufferPool::new(device)),
+            ahead: None,
         })
     }
 
@@ -203,17 +258,21 @@ impl Trainer {
             return Err(ManError::Shape(format!("images must be N×3×H×W, got shape {size:?}")));
         }
         let _guard = tch::no_grad_guard();
-        self.logits(k, &xs.f_to_device(self.device)?, train)
+        self.logits(k, &self.to_device(xs)?, train)
+    }
+
+    /// Images to the device; from pinned buffers the copy does not block the host.
+    fn to_device(&self, xs: &Tensor) -> Result<Tensor> {
+        if self.device.is_cuda() {
+            Ok(xs.f_to_device_(self.device, Kind::Float, true, false)?)
+        } else {
+            Ok(xs.f_to_device(self.device)?)
+        }
     }
 
     fn label_tensor(&self, labels: &[i32]) -> Result<Tensor> {
         let ys: Vec<i64> = labels.iter().map(|&y| i64::from(y)).collect();
         Ok(Tensor::f_from_slice(&ys)?.f_to_device(self.device)?)
-    }
-
-    fn rows(&self, xs: &Tensor, positions: &[i64]) -> Result<Tensor> {
-        let idx = Tensor::f_from_slice(positions)?.f_to_device(self.device)?;
-        Ok(xs.f_index_select(0, &idx)?)
     }
 
     fn check_images(&self, name: &str, xs: &Tensor, rows: usize) -> Result<()> {
@@ -227,23 +286,21 @@ impl Trainer {
     }
 
     /// Correct counts of both networks in eval mode, for samples that could not be trained on.
-    fn correct_eval(&self, xs: &Tensor, ys: &Tensor) -> Result<(u32, u32)> {
+    fn correct_eval(&self, xs: &Tensor, ys: &Tensor) -> Result<(Tensor, Tensor)> {
         let _guard = tch::no_grad_guard();
         let c1 = count_correct(&self.logits(0, xs, false)?, ys)?;
         let c2 = count_correct(&self.logits(1, xs, false)?, ys)?;
         Ok((c1, c2))
     }
 
-    /// Back-propagates `total` (if any term was trained) and takes one Adam step.
-    fn apply(&mut self, total: Option<Tensor>) -> Result<f64> {
-        match total {
-            Some(loss) => {
-                loss.f_backward()?;
-                self.adam.step()?;
-                value(&loss)
-            }
-            None => Ok(0.0),
+    /// Back-propagates the total (if any term was trained), takes one Adam
+    /// step, and reads the step's numbers back.
+    fn apply(&mut self, pending: Pending, stats: &mut StepStats) -> Result<()> {
+        if let Some(loss) = &pending.loss {
+            loss.f_backward()?;
+            self.adam.step()?;
         }
+        pending.read_into(stats, self.device)
     }
 
     /// L = ½(CE(f1(x), y) + CE(f2(x), y)); one Adam step. `xs` are weak views.
@@ -251,23 +308,24 @@ impl Trainer {
         validate::non_empty("labels", labels.len())?;
         validate::labels("labels", labels, self.num_classes)?;
         self.check_images("images", xs, labels.len())?;
-        let xs = xs.f_to_device(self.device)?;
+        let xs = self.to_device(xs)?;
         let ys = self.label_tensor(labels)?;
         self.adam.zero_grad()?;
         let mut stats = StepStats { clean: labels.len() as u32, ..Default::default() };
+        let mut pending = Pending::default();
         if batch_norm_cannot_train(&xs)? {
-            (stats.correct1, stats.correct2) = self.correct_eval(&xs, &ys)?;
-            return Ok(stats);
+            pending.correct(self.correct_eval(&xs, &ys)?)?;
+        } else {
+            let l1 = self.logits(0, &xs, true)?;
+            let l2 = self.logits(1, &xs, true)?;
+            let loss = losses::cross_entropy(&l1, &ys)?
+                .f_add(&losses::cross_entropy(&l2, &ys)?)?
+                .f_mul_scalar(0.5)?;
+            pending.correct((count_correct(&l1, &ys)?, count_correct(&l2, &ys)?))?;
+            pending.clean = Some(loss.shallow_clone());
+            pending.loss = Some(loss);
         }
-        let l1 = self.logits(0, &xs, true)?;
-        let l2 = self.logits(1, &xs, true)?;
-        let loss = losses::cross_entropy(&l1, &ys)?
-            .f_add(&losses::cross_entropy(&l2, &ys)?)?
-            .f_mul_scalar(0.5)?;
-        stats.correct1 = count_correct(&l1, &ys)?;
-        stats.correct2 = count_correct(&l2, &ys)?;
-        stats.loss = self.apply(Some(loss))?;
-        stats.loss_clean = stats.loss;
+        self.apply(pending, &mut stats)?;
         Ok(stats)
     }
 
@@ -296,13 +354,26 @@ impl Trainer {
             (_, 0) => None,
             (Some(s), n) => {
                 self.check_images("strong views", s, n)?;
-                Some(s.f_to_device(self.device)?)
+                Some(self.to_device(s)?)
             }
             (None, n) => {
                 return Err(ManError::Shape(format!("{n} noisy samples but no strong views were given")))
             }
         };
-        let weak = weak.f_to_device(self.device)?;
+        let weak = self.to_device(weak)?;
+        // Every integer of the step (labels, then each subset's positions) in
+        // one copy, before any kernel is queued: a copy from pageable memory
+        // waits for the device, so later copies would each stall the queue.
+        let subsets = clean.iter().chain(&ambiguous).chain(&noisy).copied();
+        let ints: Vec<i64> = labels.iter().map(|&y| i64::from(y)).chain(subsets).collect();
+        let ints = Tensor::f_from_slice(&ints)?.f_to_device(self.device)?;
+        let n = labels.len() as i64;
+        let ys_all = ints.f_narrow(0, 0, n)?;
+        let positions = |start: i64, len: usize| -> Result<(Tensor, Tensor)> {
+            let idx = ints.f_narrow(0, n + start, len as i64)?;
+            Ok((weak.f_index_select(0, &idx)?, ys_all.f_index_select(0, &idx)?))
+        };
+        let (at_ambiguous, at_noisy) = (clean.len() as i64, (clean.len() + ambiguous.len()) as i64);
         self.adam.zero_grad()?;
         let mut stats = StepStats {
             clean: clean.len() as u32,
@@ -310,60 +381,42 @@ impl Trainer {
             noisy: noisy.len() as u32,
             ..Default::default()
         };
-        let mut total: Option<Tensor> = None;
-        let mut add = |term: Tensor| -> Result<()> {
-            total = Some(match total.take() {
-                Some(t) => t.f_add(&term)?,
-                None => term,
-            });
-            Ok(())
-        };
+        let mut pending = Pending::default();
 
         if !clean.is_empty() {
-            let xs = self.rows(&weak, &clean)?;
-            let ys = self.label_tensor(&pick(labels, &clean))?;
+            let (xs, ys) = positions(0, clean.len())?;
             if batch_norm_cannot_train(&xs)? {
-                let (c1, c2) = self.correct_eval(&xs, &ys)?;
-                stats.correct1 += c1;
-                stats.correct2 += c2;
+                pending.correct(self.correct_eval(&xs, &ys)?)?;
             } else {
                 let l1 = self.logits(0, &xs, true)?;
                 let l2 = self.logits(1, &xs, true)?;
                 let lc = losses::cross_entropy(&l1, &ys)?
                     .f_add(&losses::cross_entropy(&l2, &ys)?)?
                     .f_mul_scalar(0.5)?;
-                stats.loss_clean = value(&lc)?;
-                stats.correct1 += count_correct(&l1, &ys)?;
-                stats.correct2 += count_correct(&l2, &ys)?;
-                add(lc)?;
+                pending.correct((count_correct(&l1, &ys)?, count_correct(&l2, &ys)?))?;
+                pending.clean = Some(lc.shallow_clone());
+                add_to(&mut pending.loss, lc)?;
             }
         }
 
         if !ambiguous.is_empty() {
-            let xs = self.rows(&weak, &ambiguous)?;
-            let ys = self.label_tensor(&pick(labels, &ambiguous))?;
+            let (xs, ys) = positions(at_ambiguous, ambiguous.len())?;
             if batch_norm_cannot_train(&xs)? {
-                let (c1, c2) = self.correct_eval(&xs, &ys)?;
-                stats.correct1 += c1;
-                stats.correct2 += c2;
+                pending.correct(self.correct_eval(&xs, &ys)?)?;
             } else {
                 let l1 = self.logits(0, &xs, true)?;
                 let l2 = self.logits(1, &xs, true)?;
                 let la = losses::mutual(&l1, &l2, &ys, w.lambda)?;
-                stats.loss_ambiguous = value(&la)?;
-                stats.correct1 += count_correct(&l1, &ys)?;
-                stats.correct2 += count_correct(&l2, &ys)?;
-                add(la.f_mul_scalar(w.omega)?)?;
+                pending.correct((count_correct(&l1, &ys)?, count_correct(&l2, &ys)?))?;
+                add_to(&mut pending.loss, la.f_mul_scalar(w.omega)?)?;
+                pending.ambiguous = Some(la);
             }
         }
 
         if let Some(xs_strong) = strong {
-            let xs_weak = self.rows(&weak, &noisy)?;
-            let ys = self.label_tensor(&pick(labels, &noisy))?;
+            let (xs_weak, ys) = positions(at_noisy, noisy.len())?;
             if batch_norm_cannot_train(&xs_weak)? {
-                let (c1, c2) = self.correct_eval(&xs_weak, &ys)?;
-                stats.correct1 += c1;
-                stats.correct2 += c2;
+                pending.correct(self.correct_eval(&xs_weak, &ys)?)?;
             } else {
                 let w1 = self.logits(0, &xs_weak, true)?;
                 let w2 = self.logits(1, &xs_weak, true)?;
@@ -372,14 +425,13 @@ impl Trainer {
                 let ln = losses::consistency(&w1, &s1)?
                     .f_add(&losses::consistency(&w2, &s2)?)?
                     .f_mul_scalar(0.5)?;
-                stats.loss_noisy = value(&ln)?;
-                stats.correct1 += count_correct(&w1, &ys)?;
-                stats.correct2 += count_correct(&w2, &ys)?;
-                add(ln.f_mul_scalar(w.gamma)?)?;
+                pending.correct((count_correct(&w1, &ys)?, count_correct(&w2, &ys)?))?;
+                add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma)?)?;
+                pending.noisy = Some(ln);
             }
         }
 
-        stats.loss = self.apply(total)?;
+        self.apply(pending, &mut stats)?;
         Ok(stats)
     }
 
@@ -391,13 +443,13 @@ impl Trainer {
         if size.len() != 4 || size[1] != 3 {
             return Err(ManError::Shape(format!("images must be N×3×H×W, got shape {size:?}")));
         }
-        let xs = xs.f_to_device(self.device)?;
+        let xs = self.to_device(xs)?;
         let l1 = self.logits(0, &xs, false)?;
         let l2 = self.logits(1, &xs, false)?;
-        let argmax = |l: &Tensor| -> Result<Vec<i32>> {
-            let a = l.f_argmax(1, false)?.f_to_kind(Kind::Int)?.f_to_device(Device::Cpu)?;
-            Ok(Vec::<i32>::try_from(&a)?)
-        };
+        // Both argmaxes in one transfer: one host synchronisation per batch.
+        let both = Tensor::f_stack(&[l1.f_argmax(1, false)?, l2.f_argmax(1, false)?], 0)?;
+        let both = Vec::<i32>::try_from(&both.f_flatten(0, -1)?.f_to_kind(Kind::Int)?.f_to_device(Device::Cpu)?)?;
+        let (pred1, pred2) = both.split_at(both.len() / 2);
         let probs = if with_probs {
             let p = l1.f_add(&l2)?.f_mul_scalar(0.5)?.f_softmax(1, None)?;
             let p = p.f_flatten(0, -1)?.f_to_device(Device::Cpu)?;
@@ -405,7 +457,7 @@ impl Trainer {
         } else {
             None
         };
-        Ok(Prediction { pred1: argmax(&l1)?, pred2: argmax(&l2)?, probs })
+        Ok(Prediction { pred1: pred1.to_vec(), pred2: pred2.to_vec(), probs })
     }
 }
 
@@ -414,8 +466,4 @@ pub struct Prediction {
     pub pred1: Vec<i32>,
     pub pred2: Vec<i32>,
     pub probs: Option<Vec<f32>>,
-}
-
-fn pick(labels: &[i32], positions: &[i64]) -> Vec<i32> {
-    positions.iter().map(|&i| labels[i as usize]).collect()
 }
