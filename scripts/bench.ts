@@ -142,7 +142,6 @@ async function main(): Promise<void> {
   let epochs: EpochRun | null = null
   let memory: EpochRun | { error: string } | null = null
 
-  if (sections.has('pipeline')) pipeline = await benchPipeline(binding, { paths: data.index.train.paths, ...settings.pipeline })
   if (sections.has('steps')) {
     const s = await benchSteps(binding, {
       paths: data.index.train.paths,
@@ -171,6 +170,9 @@ async function main(): Promise<void> {
       }
     }
   }
+  // After the steps and the baseline: with the pipeline section run first,
+  // the baseline's Python process ran 2-4x slower on a 2-core machine (not understood).
+  if (sections.has('pipeline')) pipeline = await benchPipeline(binding, { paths: data.index.train.paths, ...settings.pipeline })
   if (sections.has('codivide')) codivide = benchCoDivide(1_000_000)
   if (sections.has('epochs')) epochs = await benchEpochs(binding, { root: ROOT, index: data.index, device, ...settings.epochs })
   const gpuPeakMiB = watch?.stop() ?? null
