@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util'
 import jpeg from 'jpeg-js'
 
 import { train, type ConfigInput, type EpochSummary, type TrainResult } from '../ts/index.ts'
+import { Rng } from '../ts/util/prng.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SIDE = 28
@@ -66,16 +67,10 @@ for (const m of settings.methods) if (m !== 'ce' && m !== 'man') throw new Error
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
-/** mulberry32: the split must be the same on every machine. */
+/** A deterministic generator (ts/util/prng.ts), so the result is the same on every machine. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Rng(seed)
+  return () => rng.next()
 }
 
 function greyJpeg(pixels: ArrayLike<number>, offset: number): Buffer {

@@ -25,6 +25,7 @@ import { callNative, callNativeSync } from '../../ts/errors.ts'
 import type { BindingDataset, BindingTrainerOptions, BindingStepResult } from '../../ts/native/binding.ts'
 import { getBinding } from '../../ts/native/index.ts'
 import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.ts'
+import { Rng } from '../../ts/util/prng.ts'
 
 const run = promisify(execFile)
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -50,16 +51,10 @@ function trainerOptions(): BindingTrainerOptions {
   return { numClasses: CLASSES, device: 'cpu', threads: 0, seed: 11, mixedPrecision: false, ...ADAM }
 }
 
-/** A deterministic generator (mulberry32), so the fixture is the same on every run. */
+/** A deterministic generator (ts/util/prng.ts), so the result is the same on every machine. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Rng(seed)
+  return () => rng.next()
 }
 
 /** A 48×48 JPEG with a gradient, a bright disc and noise, all varying with `seed`. */
