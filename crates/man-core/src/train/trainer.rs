@@ -293,6 +293,21 @@ impl Trainer {
         Ok((c1, c2))
     }
 
+    /// ½(CE(f1(x), y) + CE(f2(x), y)): the warm-up loss and the clean
+    /// subset's Lc, added to the step's total. Where BatchNorm cannot train
+    /// on `xs` (one sample, 1×1 maps) only the eval-mode correct counts.
+    fn add_clean_loss(&self, xs: &Tensor, ys: &Tensor, pending: &mut Pending) -> Result<()> {
+        if batch_norm_cannot_train(xs)? {
+            return pending.correct(self.correct_eval(xs, ys)?);
+        }
+        let l1 = self.logits(0, xs, true)?;
+        let l2 = self.logits(1, xs, true)?;
+        let loss = losses::cross_entropy(&l1, ys)?.f_add(&losses::cross_entropy(&l2, ys)?)?.f_mul_scalar(0.5)?;
+        pending.correct((count_correct(&l1, ys)?, count_correct(&l2, ys)?))?;
+        pending.clean = Some(loss.shallow_clone());
+        add_to(&mut pending.loss, loss)
+    }
+
     /// Back-propagates the total (if any term was trained), takes one Adam
     /// step, and reads the step's numbers back.
     fn apply(&mut self, pending: Pending, stats: &mut StepStats) -> Result<()> {
@@ -313,18 +328,7 @@ impl Trainer {
         self.adam.zero_grad()?;
         let mut stats = StepStats { clean: labels.len() as u32, ..Default::default() };
         let mut pending = Pending::default();
-        if batch_norm_cannot_train(&xs)? {
-            pending.correct(self.correct_eval(&xs, &ys)?)?;
-        } else {
-            let l1 = self.logits(0, &xs, true)?;
-            let l2 = self.logits(1, &xs, true)?;
-            let loss = losses::cross_entropy(&l1, &ys)?
-                .f_add(&losses::cross_entropy(&l2, &ys)?)?
-                .f_mul_scalar(0.5)?;
-            pending.correct((count_correct(&l1, &ys)?, count_correct(&l2, &ys)?))?;
-            pending.clean = Some(loss.shallow_clone());
-            pending.loss = Some(loss);
-        }
+        self.add_clean_loss(&xs, &ys, &mut pending)?;
         self.apply(pending, &mut stats)?;
         Ok(stats)
     }
@@ -385,18 +389,7 @@ impl Trainer {
 
         if !clean.is_empty() {
             let (xs, ys) = positions(0, clean.len())?;
-            if batch_norm_cannot_train(&xs)? {
-                pending.correct(self.correct_eval(&xs, &ys)?)?;
-            } else {
-                let l1 = self.logits(0, &xs, true)?;
-                let l2 = self.logits(1, &xs, true)?;
-                let lc = losses::cross_entropy(&l1, &ys)?
-                    .f_add(&losses::cross_entropy(&l2, &ys)?)?
-                    .f_mul_scalar(0.5)?;
-                pending.correct((count_correct(&l1, &ys)?, count_correct(&l2, &ys)?))?;
-                pending.clean = Some(lc.shallow_clone());
-                add_to(&mut pending.loss, lc)?;
-            }
+            self.add_clean_loss(&xs, &ys, &mut pending)?;
         }
 
         if !ambiguous.is_empty() {
