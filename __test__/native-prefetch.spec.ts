@@ -5,23 +5,14 @@
  */
 import test from 'ava'
 
-import type { BindingDataset, BindingStepResult, BindingTrainer, BindingTrainerOptions } from '../ts/native/binding.ts'
+import { resolveConfig } from '../ts/config/index.ts'
+import type { BindingDataset, BindingStepResult, BindingTrainer } from '../ts/native/binding.ts'
+import { trainerOptions as optionsFor } from '../ts/train/trainer-options.ts'
 import { getBinding } from '../ts/native/index.ts'
 import { callNative, callNativeSync } from '../ts/errors.ts'
 import { toySet } from './helpers/toy-images.ts'
 
-const trainerOptions: BindingTrainerOptions = {
-  numClasses: 2,
-  device: 'cpu',
-  threads: 0,
-  seed: 3,
-  lr: 1e-3,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 1e-4,
-  mixedPrecision: false,
-}
+const trainerOptions = optionsFor(resolveConfig({ train: { seed: 3 }, runtime: { device: 'cpu' } }), 2)
 
 const N = 12
 const BATCH = 4

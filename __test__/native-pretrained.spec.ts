@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { callNative, callNativeSync } from '../ts/errors.ts'
-import type { BindingTrainerOptions } from '../ts/native/binding.ts'
+import { resolveConfig } from '../ts/config/index.ts'
+import { trainerOptions } from '../ts/train/trainer-options.ts'
 import { getBinding } from '../ts/native/index.ts'
 import { PACKAGE_ROOT } from '../ts/native/loader.ts'
 import { toySet } from './helpers/toy-images.ts'
@@ -37,9 +38,7 @@ torch.save({'module.' + k: v for k, v in sd.items()}, out + '/resnet18_msceleb.p
 save_file({k: v.contiguous() for k, v in sd.items() if not k.endswith('num_batches_tracked')}, out + '/resnet18.safetensors')
 `
 
-const options: BindingTrainerOptions = {
-  numClasses: 7, device: 'cpu', threads: 0, seed: 5, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, mixedPrecision: false,
-}
+const options = trainerOptions(resolveConfig({ train: { seed: 5 }, runtime: { device: 'cpu' } }), 7)
 
 test('a .pth zip and a legacy .pth.tar load and give the same logits as the safetensors copy', async (t) => {
   t.true(existsSync(python), `${python} is missing: run npm run setup`)

@@ -12,22 +12,13 @@ import type { BindingDatasetOptions, BindingTrainerOptions } from '../ts/native/
 import { getBinding } from '../ts/native/index.ts'
 import { callNative, callNativeSync, ManError } from '../ts/errors.ts'
 import { toyJpeg, toySet } from './helpers/toy-images.ts'
+import { resolveConfig } from '../ts/config/index.ts'
+import { trainerOptions as optionsFor } from '../ts/train/trainer-options.ts'
 
 const dataOptions: BindingDatasetOptions = { imageSize: 32, seed: 1, cacheBytes: 1 << 24, threads: 2 }
 
 function trainerOptions(numClasses: number, seed = 1): BindingTrainerOptions {
-  return {
-    numClasses,
-    device: 'cpu',
-    threads: 0,
-    seed,
-    lr: 1e-3,
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: 1e-8,
-    weightDecay: 1e-4,
-    mixedPrecision: false,
-  }
+  return optionsFor(resolveConfig({ train: { seed }, runtime: { device: 'cpu' } }), numClasses)
 }
 
 function tempDir(t: { teardown(fn: () => void): void }): string {

@@ -10,6 +10,8 @@ import { callNative, callNativeSync } from '../../ts/errors.ts'
 import type { Binding, BindingDataset, BindingStepResult, BindingTrainer } from '../../ts/native/binding.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../../ts/native/binding.ts'
 import { cpuSeconds, median, note, rate, round } from './measure.ts'
+import { resolveConfig } from '../../ts/config/index.ts'
+import { trainerOptions } from '../../ts/train/trainer-options.ts'
 
 export interface StepTimes {
   steps: number
@@ -84,18 +86,7 @@ export async function benchSteps(binding: Binding, o: StepOptions): Promise<{ re
   const ds = callNativeSync(() => binding.Dataset.fromPaths(o.paths, { imageSize: o.size, seed: 1, cacheBytes: 2 ** 31, threads: 0 }))
   await callNative(() => ds.scan())
   const trainer = callNativeSync(() =>
-    binding.Trainer.create({
-      numClasses: o.numClasses,
-      device: o.device,
-      threads: o.threads,
-      seed: 0,
-      lr: 1e-3,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 1e-4,
-      mixedPrecision: false,
-    }),
+    binding.Trainer.create(trainerOptions(resolveConfig({ runtime: { device: o.device, threads: o.threads } }), o.numClasses)),
   )
   const n = o.paths.length
   const batchAt = (k: number) => {

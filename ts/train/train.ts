@@ -56,6 +56,7 @@ import type {
   TrainOptions,
   TrainResult,
 } from './types.ts'
+import { trainerOptions } from './trainer-options.ts'
 
 /** What run.json holds: what a model needs besides its weights. */
 export interface RunInfo {
@@ -185,18 +186,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
   const epochs = config.train.epochs
 
   const trainer: BindingTrainer = callNativeSync(() =>
-    binding.Trainer.create({
-      numClasses,
-      device: config.runtime.device,
-      threads: config.runtime.threads,
-      seed: config.train.seed,
-      lr: config.train.lr,
-      beta1: config.train.beta1,
-      beta2: config.train.beta2,
-      eps: config.train.eps,
-      weightDecay: config.train.weightDecay,
-      mixedPrecision: config.runtime.mixedPrecision,
-    }),
+    binding.Trainer.create(trainerOptions(config, numClasses)),
   )
 
   let history: EpochSummary[] = []
