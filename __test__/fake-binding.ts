@@ -368,6 +368,11 @@ export class FakeBinding implements Binding {
     this.threads = threads
   }
 
+  releaseMemory(): boolean {
+    this.calls.push({ method: 'releaseMemory' })
+    return false
+  }
+
   async resnetSmoke(): Promise<number> {
     return 2
   }

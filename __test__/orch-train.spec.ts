@@ -55,6 +55,8 @@ test.serial('a MAN run: warm-up steps, then co-division with λ, ω, γ; lr per 
   const lrs = fake.calls.filter((c) => c.method === 'setLr').map((c) => c.detail!.lr as number)
   t.is(lrs.length, 4)
   lrs.forEach((lr, i) => t.true(Math.abs(lr - 1e-3 * Math.pow(0.9, i)) < 1e-15))
+  // Native memory is handed back once at the end of every epoch.
+  t.is(fake.calls.filter((c) => c.method === 'releaseMemory').length, 4)
 
   for (let epoch = 1; epoch <= 4; epoch++) {
     const steps = fake.steps.filter((s) => s.epoch === epoch)

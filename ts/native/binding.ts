@@ -199,6 +199,8 @@ export interface BindingLosses {
 export interface Binding extends BindingLosses {
   runtimeInfo(): BindingRuntimeInfo
   setThreads(threads: number): void
+  /** Returns memory the C allocator holds but no longer uses to the system (glibc's malloc_trim); true if it released any. */
+  releaseMemory(): boolean
   /** ResNet-18 forward+backward on a random batch; resolves to the loss. */
   resnetSmoke(batch: number, size: number, classes: number, seed: number): Promise<number>
   /** Rejects from a deliberate panic inside a task (proves panics do not abort). */

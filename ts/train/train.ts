@@ -484,6 +484,8 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
       await save('best', next)
     }
     await save('last', next)
+    // Epoch-sized buffers freed on native threads stay in glibc's arenas unless handed back; this keeps RSS flat over epochs.
+    callNativeSync(() => binding.releaseMemory())
     await appendEvent(runDir, { event: 'epoch', ...summary })
     const control = await options.onEpoch?.(summary)
     if (isStop(control) && epoch < epochs) {

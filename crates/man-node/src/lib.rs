@@ -45,6 +45,12 @@ pub fn set_threads(threads: i32) -> napi::Result<()> {
     })
 }
 
+/// Returns the allocator's unused memory to the system (see man_core::runtime::release_memory).
+#[napi]
+pub fn release_memory() -> napi::Result<bool> {
+    run_sync(|| Ok(man_core::runtime::release_memory()))
+}
+
 /// ResNet-18 forward + backward on a random batch, off the JS thread.
 #[napi(ts_return_type = "Promise<number>")]
 pub fn resnet_smoke(batch: i64, size: i64, classes: i64, seed: i64) -> AsyncTask<Compute<f64>> {
