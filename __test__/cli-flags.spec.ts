@@ -25,6 +25,7 @@ test('every config option has a kebab-case flag of its path, typed as in the sch
   }
   t.is(kebab('train.batchSize'), 'train.batch-size')
   t.is(kebab('man.lambdaMax'), 'man.lambda-max')
+  t.is(kebab('runtime.cacheMB'), 'runtime.cache-mb')
 })
 
 test('short aliases and full paths set the same option, with typed values', (t) => {

@@ -46,8 +46,9 @@ const GROUPS: Record<string, string> = {
   out: 'output',
 }
 
+/** `train.batchSize` → `train.batch-size`; a run of capitals is one word (`runtime.cacheMB` → `runtime.cache-mb`). */
 export function kebab(path: string): string {
-  return path.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+  return path.replace(/[A-Z]+/g, (c) => `-${c.toLowerCase()}`)
 }
 
 function getPath(obj: unknown, path: string): unknown {
