@@ -5,10 +5,12 @@
 //! is atomic; loading checks every tensor before it changes anything, so a
 //! bad file leaves the trainer as it was.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, SafeTensors, View};
 use tch::{Device, Kind, Tensor};
 
 use super::trainer::{net_prefix, Trainer};
@@ -45,20 +47,66 @@ fn kind_of(dtype: Dtype) -> Option<Kind> {
     }
 }
 
-struct Stored {
+/// One tensor as safetensors writes it, read only when its turn comes: a
+/// contiguous CPU tensor is written straight from its memory; any other is
+/// copied to the host one at a time. So saving needs no second copy of the
+/// checkpoint in memory (it used to take ~270 MB at once, the peak of a run).
+struct Lazy<'a> {
+    tensor: Tensor,
     dtype: Dtype,
     shape: Vec<usize>,
-    bytes: Vec<u8>,
+    len: usize,
+    /// The first copy that failed; `save` reports it and discards the file.
+    failed: &'a RefCell<Option<ManError>>,
 }
 
-fn stored(t: &Tensor) -> Result<Stored> {
-    let t = t.f_detach()?.f_to_device(Device::Cpu)?.f_contiguous()?;
-    let kind = t.f_kind()?;
-    let numel = t.numel();
-    let mut bytes = vec![0u8; numel * kind.elt_size_in_bytes()];
-    t.f_copy_data_u8(&mut bytes, numel)?;
-    let shape = t.size().iter().map(|&d| d as usize).collect();
-    Ok(Stored { dtype: dtype_of(kind)?, shape, bytes })
+impl<'a> Lazy<'a> {
+    fn new(t: &Tensor, failed: &'a RefCell<Option<ManError>>) -> Result<Self> {
+        let tensor = t.f_detach()?;
+        let kind = tensor.f_kind()?;
+        let shape = tensor.size().iter().map(|&d| d as usize).collect();
+        let len = tensor.numel() * kind.elt_size_in_bytes();
+        Ok(Lazy { tensor, dtype: dtype_of(kind)?, shape, len, failed })
+    }
+
+    fn host_copy(&self) -> Result<Vec<u8>> {
+        let t = self.tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
+        let mut bytes = vec![0u8; self.len];
+        t.f_copy_data_u8(&mut bytes, t.numel())?;
+        Ok(bytes)
+    }
+}
+
+impl View for Lazy<'_> {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        if self.len == 0 {
+            return Cow::Borrowed(&[]);
+        }
+        if self.tensor.device() == Device::Cpu && self.tensor.is_contiguous() {
+            // SAFETY: a contiguous CPU tensor holds `len` bytes at data_ptr,
+            // kept alive by `self.tensor` for as long as the borrow of self.
+            return Cow::Borrowed(unsafe { std::slice::from_raw_parts(self.tensor.data_ptr() as *const u8, self.len) });
+        }
+        match self.host_copy() {
+            Ok(bytes) => Cow::Owned(bytes),
+            Err(e) => {
+                self.failed.borrow_mut().get_or_insert(e);
+                Cow::Owned(vec![0u8; self.len])
+            }
+        }
+    }
+
+    fn data_len(&self) -> usize {
+        self.len
+    }
 }
 
 /// Every tensor a checkpoint of `trainer` holds, by name.
@@ -107,17 +155,10 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) ->
 pub fn save(trainer: &Trainer, path: &Path, metadata: &str) -> Result<()> {
     serde_json::from_str::<serde_json::Value>(metadata)
         .map_err(|e| ManError::Config(format!("checkpoint metadata is not valid JSON: {e}")))?;
-    let tensors = named_tensors(trainer)
+    let failed = RefCell::new(None);
+    let views = named_tensors(trainer)
         .into_iter()
-        .map(|(name, t)| Ok((name, stored(&t)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let views = tensors
-        .iter()
-        .map(|(name, s)| {
-            TensorView::new(s.dtype, s.shape.clone(), &s.bytes)
-                .map(|v| (name.as_str(), v))
-                .map_err(|e| ManError::Weights(format!("{}: tensor {name}: {e}", path.display())))
-        })
+        .map(|(name, t)| Ok((name, Lazy::new(&t, &failed)?)))
         .collect::<Result<Vec<_>>>()?;
     let header: HashMap<String, String> = [
         (KEY_FORMAT, FORMAT.to_string()),
@@ -130,12 +171,13 @@ pub fn save(trainer: &Trainer, path: &Path, metadata: &str) -> Result<()> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    // Streamed to disk: the tensors are not held a second time in one buffer.
+    // Streamed to disk, one tensor at a time.
     write_atomically(path, |tmp| {
         safetensors::serialize_to_file(views, Some(header), tmp).map_err(|e| match e {
             safetensors::SafeTensorError::IoError(io) => ManError::io(tmp, io),
             other => ManError::Weights(format!("{}: cannot write checkpoint: {other}", path.display())),
-        })
+        })?;
+        failed.take().map_or(Ok(()), Err)
     })
 }
 
