@@ -135,6 +135,10 @@ test.serial('a MAN run: warm-up steps, then co-division with λ, ω, γ; lr per 
   const last = await readCheckpointMeta(checkpointPath(dir, 'last'))
   t.is(last.epoch, 5)
   t.is(last.nextBatch, 0)
+  // The starting weights, then one checkpoint write per epoch: on a best epoch `last` is linked to `best`'s file.
+  t.is(fake.calls.filter((c) => c.method === 'save').length, 1 + 4)
+  const [bestStat, lastStat] = await Promise.all(['best', 'last'].map((w) => fs.stat(checkpointPath(dir, w as 'best' | 'last'))))
+  t.is(bestStat!.ino === lastStat!.ino, bestEpoch === 4)
 })
 
 test.serial('callbacks are called in order and awaited', async (t) => {

@@ -8,6 +8,7 @@ import path from 'node:path'
 
 import { resolveConfig, type ConfigInput, type ManConfig } from '../config/index.ts'
 import { loadDataset } from '../data/index.ts'
+import { linkFileAtomic } from '../data/atomic-write.ts'
 import { noiseDetection, type NoiseDetection } from '../data/noise.ts'
 import type { DatasetIndex } from '../data/types.ts'
 import { callNative, callNativeSync, ConfigError, ManError } from '../errors.ts'
@@ -482,8 +483,12 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
         validationAccuracy: validation?.accuracy ?? null,
       }
       await save('best', next)
+      // The same state: `last` becomes a second name of `best`'s file instead of a second write.
+      await linkFileAtomic(checkpointPath(runDir, 'best'), checkpointPath(runDir, 'last'))
+      savedPosition = { epoch: next.epoch, nextBatch: next.nextBatch }
+    } else {
+      await save('last', next)
     }
-    await save('last', next)
     // Epoch-sized buffers freed on native threads stay in glibc's arenas unless handed back; this keeps RSS flat over epochs.
     callNativeSync(() => binding.releaseMemory())
     await appendEvent(runDir, { event: 'epoch', ...summary })
