@@ -57,8 +57,8 @@ export function mixExpressions(a: Expression, b: Expression, t: number): Express
 export function drawExpression(rng: Rng, cls: number): Expression {
   const proto = PROTOTYPES[cls]
   if (!proto) throw new RangeError(`no expression class ${cls}`)
-  const e = mixExpressions(NEUTRAL, proto, rng.range(0.65, 1.05))
-  for (const k of KEYS) e[k] += 0.09 * rng.normal()
+  const e = mixExpressions(NEUTRAL, proto, rng.range(0.8, 1.1))
+  for (const k of KEYS) e[k] += 0.07 * rng.normal()
   e.eyeOpen = Math.max(0.05, e.eyeOpen)
   e.mouthOpen = Math.max(0, e.mouthOpen)
   e.teeth = Math.min(1, Math.max(0, e.teeth))

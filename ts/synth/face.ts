@@ -61,13 +61,13 @@ function drawHead(canvas: FaceCanvas, look: Look): void {
 }
 
 function drawBrows(canvas: FaceCanvas, look: Look, e: Expression): void {
-  const y = -0.36 - 0.13 * e.browRaise
+  const y = -0.38 - 0.16 * e.browRaise
   const color = scaled(look.hair, 0.7)
   for (const s of [-1, 1]) {
     const inner = [s * 0.12 + look.yaw, y + 0.08 * e.browTilt] as const
     const mid = [s * 0.3 + look.yaw, y - 0.04] as const
     const outer = [s * 0.48 + look.yaw, y - 0.05 * e.browTilt + 0.03] as const
-    canvas.paint(union(capsule(...inner, ...mid, 0.04), capsule(...mid, ...outer, 0.035)), color, 0.95)
+    canvas.paint(union(capsule(...inner, ...mid, 0.06), capsule(...mid, ...outer, 0.05)), color, 0.95)
   }
 }
 
@@ -75,7 +75,7 @@ function drawEyes(canvas: FaceCanvas, look: Look, e: Expression): void {
   for (const s of [-1, 1]) {
     const cx = s * 0.33 + look.yaw
     const cy = -0.1
-    const eye = ellipse(cx, cy, 0.16, Math.max(0.012, 0.085 * e.eyeOpen))
+    const eye = ellipse(cx, cy, 0.17, Math.max(0.015, 0.1 * e.eyeOpen))
     canvas.paint(eye, SCLERA)
     canvas.paint(intersect(eye, ellipse(cx + look.gazeX, cy, 0.07, 0.07)), look.iris)
     canvas.paint(intersect(eye, ellipse(cx + look.gazeX, cy, 0.032, 0.032)), [10, 10, 10])
@@ -96,12 +96,12 @@ function drawNose(canvas: FaceCanvas, look: Look, e: Expression): void {
 function drawMouth(canvas: FaceCanvas, look: Look, e: Expression): void {
   const mx = look.yaw * 1.2
   const my = 0.56
-  const w = 0.27 * e.mouthWidth
-  const lip = 0.028
+  const w = 0.32 * e.mouthWidth
+  const lip = 0.04
   // The mouth line bends with the curve (smile: middle lower than the corners) and the sneer lifts one corner.
-  const centre = (x: number) => my + 0.12 * e.mouthCurve * (0.5 - x * x) - 0.06 * e.sneer * x
-  const half = (x: number) => 0.13 * e.mouthOpen * Math.sqrt(Math.max(0, 1 - x * x))
-  const reach = 0.12 * Math.abs(e.mouthCurve) + 0.06 * Math.abs(e.sneer) + 0.13 * e.mouthOpen + 2 * lip
+  const centre = (x: number) => my + 0.16 * e.mouthCurve * (0.5 - x * x) - 0.08 * e.sneer * x
+  const half = (x: number) => 0.16 * e.mouthOpen * Math.sqrt(Math.max(0, 1 - x * x))
+  const reach = 0.16 * Math.abs(e.mouthCurve) + 0.08 * Math.abs(e.sneer) + 0.16 * e.mouthOpen + 2 * lip
   const box = [mx - w - lip, my - reach, mx + w + lip, my + reach] as const
   const inside: Shape = region((u, v) => {
     const x = (u - mx) / w

@@ -55,20 +55,20 @@ export function drawLook(rng: Rng, size: number): Look {
     yaw: rng.range(-0.09, 0.09),
     gazeX: rng.range(-0.03, 0.03),
     pose: {
-      cx: size * (0.5 + rng.range(-0.05, 0.05)),
-      cy: size * (0.52 + rng.range(-0.05, 0.05)),
-      scale: size * rng.range(0.34, 0.41),
+      cx: size * (0.5 + rng.range(-0.04, 0.04)),
+      cy: size * (0.5 + rng.range(-0.04, 0.04)),
+      scale: size * rng.range(0.43, 0.49),
       angle: rng.range(-0.17, 0.17),
     },
     lightAngle: rng.range(0, 2 * Math.PI),
-    lightStrength: rng.range(0, 0.45),
+    lightStrength: rng.range(0, 0.3),
     background: [rng.range(20, 235), rng.range(20, 235), rng.range(20, 235)],
     waves: [0, 1].map(() => ({
       freq: rng.range(0.5, 6),
       angle: rng.range(0, Math.PI),
-      amp: rng.next() < 0.5 ? 0 : rng.range(5, 35),
+      amp: rng.next() < 0.5 ? 0 : rng.range(4, 20),
       phase: rng.range(0, 2 * Math.PI),
     })),
-    noise: rng.range(1, 7),
+    noise: rng.range(1, 5),
   }
 }
