@@ -76,12 +76,13 @@ test('preset < config file < flags', async (t) => {
   const dir = await tempDir(t)
   const file = path.join(dir, 'man.json')
   await fs.writeFile(file, JSON.stringify({ preset: 'cpu-small', train: { epochs: 20, lr: 0.01 }, man: { omega: 0.3 } }))
-  const config = await configFromArgs(parseArgs(['--config', file, '--epochs', '5', '--data', 'somewhere'], specs))
-  t.is(config.train.epochs, 5) // flag over file
+  const config = await configFromArgs(parseArgs(['--config', file, '--epochs', '8', '--data', 'somewhere'], specs))
+  t.is(config.train.epochs, 8) // flag over file
   t.is(config.train.lr, 0.01) // file over default
   t.is(config.man.omega, 0.3)
   t.is(config.train.imageSize, 48) // the file's preset
-  t.is(config.train.warmup, 3)
+  t.is(config.train.warmup, 6)
+  t.is(config.man.coDivisionView, 'test')
   t.is(config.data.path, 'somewhere')
   const paper = await configFromArgs(parseArgs(['--config', file, '--preset', 'paper'], specs))
   t.is(paper.train.imageSize, 224) // --preset over the file's preset
@@ -108,7 +109,7 @@ test('help lists every option with its description and default, and what presets
     t.true(help.includes(`--${kebab(option.path)}`), option.path)
     if (option.description !== '') t.true(help.replace(/\s+/g, ' ').includes(option.description.split(' ').slice(0, 4).join(' ')), option.path)
   }
-  t.regex(help, /--epochs, --train\.epochs N\n\s+training epochs \[default 100; cpu-small: 12\]/)
+  t.regex(help, /--epochs, --train\.epochs N\n\s+training epochs \[default 100; cpu-small: 16\]/)
   t.regex(help, /--man\.omega X\n\s+ω, weight of the ambiguous-subset loss \[default 0\.6\]/)
   t.regex(help, /--preset paper\|cpu-small/)
   t.regex(renderHelp('u', 's', [{ key: 'k', names: ['k'], type: 'string', description: 'd', required: true }]), /--k VALUE\n\s+d \(required\)/)

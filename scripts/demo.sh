@@ -3,14 +3,14 @@
 # Installs libtorch if needed, builds what is missing, draws the synthetic FER
 # set once (20% of its training labels deliberately wrong), then trains with
 # the cpu-small preset. Extra arguments go to `man-fer train`
-# (e.g. `npm run demo -- --epochs 4`).
+# (e.g. `npm run demo -- --epochs 10`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATA=${MAN_DEMO_DATA:-.cache/demo-data}
-# Sized so that cpu-small trains in about five minutes on two CPU cores.
-TRAIN=${MAN_DEMO_TRAIN:-500}
-TEST=${MAN_DEMO_TEST:-150}
+# Sized so that cpu-small trains in minutes on two CPU cores and learns the set well enough for co-division to find the wrong labels.
+TRAIN=${MAN_DEMO_TRAIN:-800}
+TEST=${MAN_DEMO_TEST:-300}
 SIZE=48
 NOISE=0.2
 

@@ -6,9 +6,17 @@ export const presets = {
   paper: {
     train: { imageSize: 224, batchSize: 128, epochs: 100, warmup: 10 },
   },
-  /** Small enough to finish in minutes on two CPU cores. */
+  /**
+   * Small enough to finish in minutes on two CPU cores, from scratch. Without a
+   * pretrained backbone the networks need a long warm-up before their
+   * agreement means anything, and co-division judges the plain test view
+   * (METHOD.md's fix) because weak views with random erasing hide small faces'
+   * expressions; on the demo set these two choices take the noisy subset's
+   * precision from ~35% to ~70%.
+   */
   'cpu-small': {
-    train: { imageSize: 48, batchSize: 32, epochs: 12, warmup: 3 },
+    train: { imageSize: 48, batchSize: 32, epochs: 16, warmup: 6 },
+    man: { coDivisionView: 'test' },
     runtime: { device: 'cpu', evalBatchSize: 128, cacheMB: 256 },
   },
 } as const satisfies Record<string, ConfigInput>
