@@ -29,6 +29,8 @@ export interface EpochSplit {
   predictMs: number
   /** Writing checkpoints. */
   checkpointMs: number
+  /** releaseMemory at the end of the epoch (glibc's malloc_trim). */
+  releaseMs: number
   /** Everything outside the addon: orchestration, partition and metrics files, callbacks. */
   typescriptMs: number
   typescriptShare: number
@@ -89,6 +91,7 @@ function split(summary: EpochSummary, wallMs: number, before: NativeClock, after
     stepOverheadMs: reported ? round(stepMs - dataMs - computeMs) : null,
     predictMs: round(d('predict')),
     checkpointMs: round(d('save')),
+    releaseMs: round(d('releaseMemory')),
     typescriptMs: round(typescriptMs),
     typescriptShare: round(typescriptMs / wallMs, 4),
   }

@@ -80,10 +80,20 @@ export function clockedBinding(real: Binding, clock: NativeClock): Binding {
       return ds
     },
   }
+  // Handing memory back at the end of an epoch is native work too.
+  const releaseMemory = () => {
+    const t0 = performance.now()
+    try {
+      return real.releaseMemory()
+    } finally {
+      add(clock, 'releaseMemory', performance.now() - t0)
+    }
+  }
   return new Proxy(real, {
     get(target, prop) {
       if (prop === 'Trainer') return Trainer
       if (prop === 'Dataset') return Dataset
+      if (prop === 'releaseMemory') return releaseMemory
       return Reflect.get(target, prop, target)
     },
   })

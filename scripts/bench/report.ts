@@ -124,8 +124,8 @@ export function printReport(r: Report): Summary {
     const e = r.epochs
     table(
       `epochs of a real train() run (${e.settings.train} images at ${e.settings.imageSize} px, batch ${e.settings.batchSize}); ms`,
-      ['epoch', 'wall', 'data wait', 'compute', 'step calls', 'predict', 'checkpoint', 'typescript', 'ts share'],
-      e.epochs.map((x) => [`${x.epoch} ${x.phase}`, x.wallMs, x.dataMs, x.computeMs, x.stepOverheadMs, x.predictMs, x.checkpointMs, x.typescriptMs, `${round(x.typescriptShare * 100, 2)}%`]),
+      ['epoch', 'wall', 'data wait', 'compute', 'step calls', 'predict', 'checkpoint', 'release', 'typescript', 'ts share'],
+      e.epochs.map((x) => [`${x.epoch} ${x.phase}`, x.wallMs, x.dataMs, x.computeMs, x.stepOverheadMs, x.predictMs, x.checkpointMs, x.releaseMs, x.typescriptMs, `${round(x.typescriptShare * 100, 2)}%`]),
     )
     out(`decodes per image over the run: ${e.decodesPerImage ?? 'not reported'}`)
   }
