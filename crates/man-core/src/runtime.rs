@@ -26,11 +26,37 @@ pub fn runtime_info() -> RuntimeInfo {
     }
 }
 
+/// The intra-op thread count asked for last; 0 = libtorch's default.
+static THREADS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+thread_local! {
+    /// The count `apply_threads_here` last set on this thread.
+    static APPLIED: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
 /// Sets libtorch's intra-op thread count; 0 leaves libtorch's default.
 pub fn set_threads(n: i32) {
     if n > 0 {
+        THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
         tch::set_num_threads(n);
+        APPLIED.with(|a| a.set(n));
     }
+}
+
+/// Sets the intra-op thread count on the calling thread, once per thread and
+/// count. libtorch's setting goes through OpenMP, whose thread count belongs
+/// to the thread that set it; on the worker threads the addon computes on,
+/// setting it explicitly made a 224-px warm-up step ~10% faster on 2 cores
+/// (2,310 → 2,090 ms; the same step on the thread that set the count: 2,020).
+pub fn apply_threads_here() {
+    let asked = THREADS.load(std::sync::atomic::Ordering::Relaxed);
+    APPLIED.with(|applied| {
+        let n = if asked > 0 { asked } else { tch::get_num_threads() };
+        if n > 0 && applied.get() != n {
+            tch::set_num_threads(n);
+            applied.set(n);
+        }
+    });
 }
 
 /// Hands memory that the C allocator holds but no longer uses back to the

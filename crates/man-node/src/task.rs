@@ -41,7 +41,10 @@ where
             .job
             .take()
             .ok_or_else(|| to_napi(ManError::Panic("task computed twice".into())))?;
-        run_sync(job)
+        run_sync(|| {
+            man_core::runtime::apply_threads_here();
+            job()
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: T) -> napi::Result<T> {
