@@ -212,9 +212,11 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     best,
     pretrained,
   })
+  /** Writes `last`, or `best` with `last` as a second name of the same file (one write, not two). */
   const save = async (which: 'last' | 'best', p: Position) => {
     await callNative(() => trainer.save(checkpointPath(runDir, which), JSON.stringify(meta(p))))
-    if (which === 'last') savedPosition = { epoch: p.epoch, nextBatch: p.nextBatch }
+    if (which === 'best') await linkFileAtomic(checkpointPath(runDir, 'best'), checkpointPath(runDir, 'last'))
+    savedPosition = { epoch: p.epoch, nextBatch: p.nextBatch }
   }
   const result = (stopped: boolean): TrainResult => ({
     runDir,
@@ -482,13 +484,8 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
         testAccuracy: test.accuracy,
         validationAccuracy: validation?.accuracy ?? null,
       }
-      await save('best', next)
-      // The same state: `last` becomes a second name of `best`'s file instead of a second write.
-      await linkFileAtomic(checkpointPath(runDir, 'best'), checkpointPath(runDir, 'last'))
-      savedPosition = { epoch: next.epoch, nextBatch: next.nextBatch }
-    } else {
-      await save('last', next)
     }
+    await save(isBest ? 'best' : 'last', next)
     // Epoch-sized buffers freed on native threads stay in glibc's arenas unless handed back; this keeps RSS flat over epochs.
     callNativeSync(() => binding.releaseMemory())
     await appendEvent(runDir, { event: 'epoch', ...summary })
