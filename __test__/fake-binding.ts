@@ -331,6 +331,21 @@ export class FakeTrainer implements BindingTrainer {
     }
   }
 
+  async joinDataParallel(): Promise<void> {
+    throw new Error('ERR_MAN_DIST: the fake binding has no process groups')
+  }
+
+  async syncBuffers(): Promise<void> {}
+
+  async replicaChecksum(): Promise<string> {
+    return this.state.weights.toString(16).padStart(16, '0')
+  }
+
+  async idleStep(): Promise<BindingStepResult> {
+    this.state.steps++
+    return { loss: 0, lossClean: 0, lossAmbiguous: 0, lossNoisy: 0, clean: 0, ambiguous: 0, noisy: 0, correct1: 0, correct2: 0, dataMs: 0, computeMs: 0 }
+  }
+
   async load(path: string): Promise<string> {
     this.fake.calls.push({ method: 'load', trainer: this.id, detail: { path } })
     let body: Buffer
@@ -371,6 +386,18 @@ export class FakeBinding implements Binding {
   releaseMemory(): boolean {
     this.calls.push({ method: 'releaseMemory' })
     return false
+  }
+
+  distEnv(): null {
+    return null
+  }
+
+  distSupport(): { gloo: boolean; nccl: boolean } {
+    return { gloo: false, nccl: false }
+  }
+
+  async joinProcessGroup(): Promise<never> {
+    throw new Error('ERR_MAN_DIST: the fake binding has no process groups')
   }
 
   async resnetSmoke(): Promise<number> {

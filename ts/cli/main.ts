@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { ManError } from '../errors.ts'
 import { PACKAGE_ROOT } from '../native/loader.ts'
 import { UsageError } from './args.ts'
+import { speaker } from './dist-flags.ts'
 import { evalCommand } from './eval.ts'
 import { infoCommand } from './info.ts'
 import { makeOutput, type Output, type Streams } from './output.ts'
@@ -87,7 +88,8 @@ function reportError(err: unknown, out: Output, env: NodeJS.ProcessEnv, command:
   const message = err instanceof Error ? err.message : String(err)
   if (out.json) out.event({ type: 'error', code, message })
   // Every line of a multi-line message (a ConfigError lists each bad field) gets the prefix.
-  for (const line of message.split('\n')) out.log(`man-fer: ${line}`)
+  const who = speaker(env)
+  for (const line of message.split('\n')) out.log(`${who}: ${line}`)
   if (err instanceof UsageError) {
     const known = ['train', 'eval', 'predict', 'synth', 'info'].includes(command ?? '')
     out.log(`man-fer: see 'man-fer ${known ? `${command} ` : ''}--help'`)

@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs'
 import { configOptions, deepMerge, presets, resolveConfig, type ConfigInput, type ManConfig, type PresetName } from '../config/index.ts'
 import { ManError } from '../errors.ts'
 import { nameFlags, UsageError, type FlagSpec, type ParsedArgs } from './args.ts'
+import { DIST_KEYS, distFlagSpecs } from './dist-flags.ts'
 
 /** Short flags of the most used options. */
 const ALIASES: Record<string, string> = {
@@ -106,6 +107,7 @@ export function trainFlagSpecs(): FlagSpec[] {
       group: 'general',
     },
     { key: JSON_KEY, names: ['json'], type: 'boolean', description: 'one JSON object per line on stdout (batch, epoch, result)', group: 'general' },
+    ...distFlagSpecs,
   ]
   for (const option of configOptions()) {
     const names = [kebab(option.path)]
@@ -181,7 +183,7 @@ export async function configFromArgs(parsed: ParsedArgs): Promise<ManConfig> {
 
 /** --resume takes the run's saved configuration: other config flags would be silently ignored, so they are refused. */
 export function assertResumeAlone(parsed: ParsedArgs): void {
-  const extra = [...parsed.values.entries()].filter(([key]) => key !== RESUME_KEY && key !== JSON_KEY).map(([, v]) => v.flag)
+  const extra = [...parsed.values.entries()].filter(([key]) => key !== RESUME_KEY && key !== JSON_KEY && !DIST_KEYS.includes(key)).map(([, v]) => v.flag)
   if (extra.length > 0) {
     throw new UsageError(`--resume continues a run with its saved configuration; drop ${extra.join(', ')}`)
   }

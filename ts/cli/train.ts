@@ -16,6 +16,8 @@ import { parseArgs, renderHelp } from './args.ts'
 import { duration, pct } from './format.ts'
 import type { Output } from './output.ts'
 import { TrainReporter } from './progress.ts'
+import { distributedFromArgs, envRank, nprocToLaunch, quietOutput } from './dist-flags.ts'
+import { launch, LAUNCHED_ENV } from './launch.ts'
 import { assertResumeAlone, configFromArgs, RESUME_KEY, trainFlagSpecs } from './train-flags.ts'
 
 export const EXIT_INTERRUPTED = 130
@@ -52,6 +54,10 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
     out.data(trainHelp())
     return 0
   }
+  const nproc = nprocToLaunch(parsed, process.env, LAUNCHED_ENV)
+  if (nproc !== null) return launch(argv, nproc, { log: (line) => out.log(line) })
+  const distributed = distributedFromArgs(parsed, process.env)
+  if (distributed !== undefined && envRank(process.env) !== 0) out = quietOutput(out)
   const resume = parsed.values.get(RESUME_KEY)?.value as string | undefined
   let runDir: string
   let epochs: number
@@ -105,6 +111,7 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
       reporter.onBatch(info)
     },
     onEpoch: reporter.onEpoch,
+    ...(distributed !== undefined ? { distributed } : {}),
   }
   const started = performance.now()
   let result: TrainResult

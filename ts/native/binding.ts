@@ -181,6 +181,44 @@ export interface BindingTrainer {
   save(path: string, metadata: string): Promise<void>
   /** Restores what `save` wrote; returns the metadata JSON string. */
   load(path: string): Promise<string>
+  /**
+   * Data-parallel: gradients are averaged over `group` from now on (buckets of
+   * `bucketMb`, default 25), starting from rank 0's weights, BatchNorm
+   * statistics and Adam state. Every rank calls it at once.
+   */
+  joinDataParallel(group: BindingProcessGroup, bucketMb?: number | null): Promise<void>
+  /** Rank 0's BatchNorm running statistics on every rank (before predicting); a no-op outside a group. */
+  syncBuffers(): Promise<void>
+  /** 16 hex digits hashing both networks' trained parameters: equal on ranks that agree bit for bit. */
+  replicaChecksum(): Promise<string>
+  /** A step with no samples, for a rank whose shard of the batch is empty; still averages and steps. */
+  idleStep(): Promise<BindingStepResult>
+}
+
+/** Where this process stands in a job, read from RANK/WORLD_SIZE/... (torchrun) or SLURM_*. */
+export interface BindingDistEnv {
+  rank: number
+  worldSize: number
+  localRank: number
+  masterAddr: string
+  masterPort: number
+  source: string
+}
+
+/** A c10d process group (Gloo, and NCCL for CUDA tensors when built in). Each call waits for every rank. */
+export interface BindingProcessGroup {
+  readonly rank: number
+  readonly worldSize: number
+  readonly localRank: number
+  /** 'gloo' or 'gloo+nccl'. */
+  readonly backend: string
+  /** Element-wise sum over the ranks; the same bits on every rank. */
+  allReduceSum(values: Float64Array): Promise<Float64Array>
+  /** Every rank's bytes, in rank order; lengths may differ. */
+  allGather(data: Uint8Array): Promise<Uint8Array[]>
+  /** `root`'s bytes on every rank. */
+  broadcast(data: Uint8Array, root: number): Promise<Uint8Array>
+  barrier(): Promise<void>
 }
 
 export interface BindingTrainerStatic {
@@ -207,4 +245,10 @@ export interface Binding extends BindingLosses {
   debugPanic(): Promise<number>
   Dataset: BindingDatasetStatic
   Trainer: BindingTrainerStatic
+  /** The job this process belongs to, or null outside one. */
+  distEnv(): BindingDistEnv | null
+  /** The c10d backends compiled into the addon. */
+  distSupport(): { gloo: boolean; nccl: boolean }
+  /** Joins the job `distEnv` describes; resolves once every rank has joined (or rejects after `timeoutMs`). */
+  joinProcessGroup(options: { timeoutMs: number; nccl: boolean }): Promise<BindingProcessGroup>
 }

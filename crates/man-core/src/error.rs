@@ -22,6 +22,9 @@ pub enum ManError {
     Config(String),
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// A process group or collective of data-parallel training failed.
+    #[error("{0}")]
+    Dist(String),
     #[error("internal error (a bug in man-fer, please report it): {0}")]
     Panic(String),
 }
@@ -36,6 +39,7 @@ impl ManError {
             ManError::Shape(_) => "ERR_MAN_SHAPE",
             ManError::Config(_) => "ERR_MAN_CONFIG",
             ManError::Torch(_) => "ERR_MAN_TORCH",
+            ManError::Dist(_) => "ERR_MAN_DIST",
             ManError::Panic(_) => "ERR_MAN_PANIC",
         }
     }
@@ -46,6 +50,12 @@ impl ManError {
 
     pub fn decode(path: impl Into<String>, reason: impl ToString) -> Self {
         ManError::Decode { path: path.into(), reason: reason.to_string() }
+    }
+}
+
+impl From<man_dist::DistError> for ManError {
+    fn from(e: man_dist::DistError) -> Self {
+        ManError::Dist(e.to_string())
     }
 }
 

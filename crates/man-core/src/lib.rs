@@ -2,6 +2,7 @@
 //! it is testable with `cargo test`; `man-node` only binds it.
 
 pub mod data;
+pub mod dist;
 pub mod error;
 pub mod model;
 pub mod runtime;

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod dataset;
+pub mod dist;
 pub mod losses;
 mod task;
 pub mod trainer;

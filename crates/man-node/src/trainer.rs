@@ -120,7 +120,7 @@ pub struct JsTrainer {
 }
 
 impl JsTrainer {
-    fn task<T, F>(&self, job: F) -> AsyncTask<Compute<T>>
+    pub(crate) fn task<T, F>(&self, job: F) -> AsyncTask<Compute<T>>
     where
         T: Send + 'static,
         F: FnOnce(&mut Trainer) -> Result<T> + Send + 'static,

@@ -120,6 +120,7 @@ pub struct Trainer {
     pub(crate) buffers: std::sync::Arc<BufferPool>,
     /// The views of the batch announced as next, built during the last step.
     pub(crate) ahead: Option<HostViews>,
+    pub(crate) data_parallel: Option<crate::dist::DataParallel>,
 }
 
 /// The spatial size of layer4's output for an input of `size` pixels: conv1
@@ -197,6 +198,7 @@ impl Trainer {
             num_classes: opts.num_classes,
             buffers: std::sync::Arc::new(BufferPool::new(device)),
             ahead: None,
+            data_parallel: None,
         })
     }
 
@@ -313,9 +315,20 @@ impl Trainer {
     fn apply(&mut self, pending: Pending, stats: &mut StepStats) -> Result<()> {
         if let Some(loss) = &pending.loss {
             loss.f_backward()?;
+        }
+        if crate::dist::sync_gradients(self.data_parallel.as_mut(), pending.loss.is_some())? {
             self.adam.step()?;
         }
         pending.read_into(stats, self.device)
+    }
+
+    /// A step without samples, for a data-parallel rank whose shard of the
+    /// batch is empty: it still takes part in the gradient average and step.
+    pub fn idle_step(&mut self) -> Result<StepStats> {
+        self.adam.zero_grad()?;
+        let mut stats = StepStats::default();
+        self.apply(Pending::default(), &mut stats)?;
+        Ok(stats)
     }
 
     /// L = ½(CE(f1(x), y) + CE(f2(x), y)); one Adam step. `xs` are weak views.
