@@ -4,10 +4,11 @@
  * clean stop when the caller's AbortSignal fires (timm's CheckpointSaver).
  */
 import { linkFileAtomic } from '../data/atomic-write.ts'
+import { Replicas } from '../dist/replicas.ts'
 import { callNative, ManError } from '../errors.ts'
 import type { BindingTrainer } from '../native/binding.ts'
 import { CHECKPOINT_KIND, parseCheckpointMeta, type CheckpointMeta, type EpochProgress } from './checkpoint.ts'
-import { appendEvent, checkpointPath, type CheckpointName } from './run-dir.ts'
+import { appendEvent, checkpointPath, type CheckpointName, type RunEvent } from './run-dir.ts'
 import type { BestEpoch, EpochSummary, PretrainedReport } from './types.ts'
 
 /** Where training continues: this epoch (1-based), at this batch (0-based), with the epoch's sums so far. */
@@ -32,6 +33,8 @@ export class CheckpointSaver {
     readonly runDir: string,
     private readonly identity: CheckpointIdentity,
     private readonly signal: AbortSignal | undefined,
+    /** Data-parallel: only rank 0 writes, and every rank stops at the same batch. */
+    readonly replicas: Replicas = Replicas.single(),
   ) {}
 
   path(which: CheckpointName): string {
@@ -49,11 +52,16 @@ export class CheckpointSaver {
       history: this.history,
       best: this.best,
       pretrained: this.pretrained,
+      ...(this.replicas.distributed ? { worldSize: this.replicas.worldSize } : {}),
     }
   }
 
   /** Writes `last`, or `best` with `last` as a second name of the same file (one write, not two). */
   async save(which: CheckpointName, p: Position): Promise<void> {
+    if (!this.replicas.isMain) {
+      this.saved = { epoch: p.epoch, nextBatch: p.nextBatch }
+      return
+    }
     await callNative(() => this.trainer.save(this.path(which), JSON.stringify(this.meta(p))))
     if (which === 'best') await linkFileAtomic(this.path('best'), this.path('last'))
     this.saved = { epoch: p.epoch, nextBatch: p.nextBatch }
@@ -76,6 +84,11 @@ export class CheckpointSaver {
     return { epoch: restored.epoch, nextBatch: restored.nextBatch, progress: restored.progress }
   }
 
+  /** Records that `last` holds `p` (a rank other than 0 learns it from rank 0). */
+  markSaved(p: Position): void {
+    this.saved = { epoch: p.epoch, nextBatch: p.nextBatch }
+  }
+
   /** Whether an epoch scoring `score` (validation accuracy, else test accuracy) beats the best so far. */
   isBest(score: number): boolean {
     return this.best === null || score > this.best.score
@@ -92,11 +105,20 @@ export class CheckpointSaver {
     return this.signal?.aborted === true
   }
 
-  /** When the signal has fired: `last` holds `p`, the abort is logged, and this rejects with the signal's reason. */
+  /** A line of metrics.jsonl (rank 0 alone writes). */
+  async event(e: Omit<RunEvent, 'time'>): Promise<void> {
+    if (this.replicas.isMain) await appendEvent(this.runDir, e)
+  }
+
+  /**
+   * When the signal has fired (on any rank): `last` holds `p`, the abort is
+   * logged, and this rejects with the signal's reason.
+   */
   async stopIfAborted(p: Position): Promise<void> {
-    if (!this.aborted) return
+    const [aborted] = await this.replicas.any([this.aborted])
+    if (!aborted) return
     if (this.saved?.epoch !== p.epoch || this.saved.nextBatch !== p.nextBatch) await this.save('last', p)
-    await appendEvent(this.runDir, { event: 'abort', epoch: p.epoch, batch: p.nextBatch, reason: String(this.signal?.reason) })
-    throw this.signal?.reason
+    await this.event({ event: 'abort', epoch: p.epoch, batch: p.nextBatch, reason: String(this.signal?.reason ?? 'another rank stopped') })
+    throw this.signal?.aborted ? this.signal.reason : new ManError('ERR_MAN_DIST', `rank ${this.replicas.rank}: stopped because another rank was interrupted`)
   }
 }

@@ -43,6 +43,8 @@ export interface CheckpointMeta {
   history: EpochSummary[]
   best: BestEpoch | null
   pretrained: PretrainedReport | null
+  /** Processes that trained the run (data-parallel ranks); absent in checkpoints of one process. */
+  worldSize?: number
 }
 
 /** Settings that may change between a run and its resumption without changing its results. */

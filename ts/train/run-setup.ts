@@ -7,6 +7,7 @@
 import path from 'node:path'
 
 import type { ManConfig } from '../config/index.ts'
+import { Replicas, rankDevice } from '../dist/replicas.ts'
 import { callNativeSync, ManError } from '../errors.ts'
 import type { BindingTrainer } from '../native/binding.ts'
 import { getBinding } from '../native/index.ts'
@@ -45,24 +46,42 @@ export interface Run {
   saver: CheckpointSaver
   /** Where training continues. */
   position: Position
+  /** This process's place among the data-parallel ranks (one rank when not distributed). */
+  replicas: Replicas
+}
+
+/** What rank 0 read or wrote that every rank needs. */
+interface Start {
+  position: Position
+  history: CheckpointSaver['history']
+  best: CheckpointSaver['best']
+  pretrained: CheckpointSaver['pretrained']
 }
 
 export async function setUpRun(config: ManConfig, options: TrainOptions): Promise<Run> {
   // Loaded first: a missing addon or libtorch is what a user must fix before anything else.
   const binding = getBinding()
+  const cudaAvailable = binding.runtimeInfo().cudaAvailable
+  const distributed = options.distributed === undefined || options.distributed === false ? null : options.distributed === true ? {} : options.distributed
+  const localRank = distributed === null ? 0 : (callNativeSync(() => binding.distEnv())?.localRank ?? 0)
+  const device = distributed === null ? config.runtime.device : rankDevice(config.runtime.device, localRank, cudaAvailable)
+  const replicas = distributed === null ? Replicas.single() : await Replicas.join(binding, distributed, device)
   const resuming = options.resume !== undefined
   const runDir = path.resolve(options.resume ?? config.out ?? defaultRunDir(config))
-  if (resuming && !(await exists(path.join(runDir, CONFIG_FILE)))) {
-    throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory (no ${CONFIG_FILE}): nothing to resume`)
-  }
-  if (!resuming) await assertNoRun(runDir)
   const hash = configHash(config)
-  // Checked from the checkpoint's header before the slow dataset scan.
-  if (resuming) await assertResumable(runDir, config, hash)
+  // Rank 0 checks the run directory (from the checkpoint's header, before
+  // the slow dataset scan); its complaint, if any, stops every rank.
+  await replicas.fromMain(async () => {
+    if (resuming && !(await exists(path.join(runDir, CONFIG_FILE)))) {
+      throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory (no ${CONFIG_FILE}): nothing to resume`)
+    }
+    if (!resuming) await assertNoRun(runDir)
+    if (resuming) await assertResumable(runDir, config, hash, replicas.worldSize)
+  })
 
   const data = await openDatasets(config, options)
   const plan = planData(data.index, config)
-  const trainer = callNativeSync(() => binding.Trainer.create(trainerOptions(config, plan.classNames.length)))
+  const trainer = callNativeSync(() => binding.Trainer.create({ ...trainerOptions(config, plan.classNames.length), device }))
   const identity = {
     configHash: hash,
     method: config.method,
@@ -70,13 +89,20 @@ export async function setUpRun(config: ManConfig, options: TrainOptions): Promis
     imageSize: config.train.imageSize,
     trainSize: plan.trainMembers.length,
   }
-  const saver = new CheckpointSaver(trainer, runDir, identity, options.signal)
+  const saver = new CheckpointSaver(trainer, runDir, identity, options.signal, replicas)
   const run = { runDir, data, plan, trainer, saver }
-  const position = resuming ? await resumeRun(saver) : await startRun(run, config)
-  return { ...run, position }
+  const start = await replicas.fromMain<Start>(async () => {
+    const position = resuming ? await resumeRun(saver) : await startRun(run, config)
+    return { position, history: saver.history, best: saver.best, pretrained: saver.pretrained }
+  })
+  Object.assign(saver, { history: start.history, best: start.best, pretrained: start.pretrained })
+  saver.markSaved(start.position)
+  // Every rank from here on holds rank 0's weights, statistics and Adam state.
+  await replicas.joinTrainer(trainer)
+  return { ...run, position: start.position, replicas }
 }
 
-async function assertResumable(runDir: string, config: ManConfig, hash: string): Promise<void> {
+async function assertResumable(runDir: string, config: ManConfig, hash: string, worldSize: number): Promise<void> {
   const lastFile = checkpointPath(runDir, 'last')
   if (!(await exists(lastFile))) {
     throw new ManError('ERR_MAN_RUN_DIR', `${runDir} has no checkpoints/last.safetensors: nothing to resume`)
@@ -91,17 +117,27 @@ async function assertResumable(runDir: string, config: ManConfig, hash: string):
         (diff.length > 0 ? ` (${diff.join(', ')})` : ''),
     )
   }
+  const trainedBy = restored.worldSize ?? 1
+  if (trainedBy !== worldSize) {
+    const processes = (n: number) => `${n} process${n === 1 ? '' : 'es'}`
+    throw new ManError(
+      'ERR_MAN_RUN_DIR',
+      `cannot resume ${runDir}: it was trained by ${processes(trainedBy)} and this run has ${processes(worldSize)} ` +
+        `(each rank's shard of every batch, and so the run, depends on the number of ranks); resume it with ` +
+        (trainedBy === 1 ? 'one process (no --nproc, torchrun or srun)' : `--nproc ${trainedBy} (or torchrun --nproc-per-node ${trainedBy})`),
+    )
+  }
 }
 
 async function resumeRun(saver: CheckpointSaver): Promise<Position> {
   const position = await saver.restore()
   await reconcileEvents(saver.runDir, saver.history)
-  await appendEvent(saver.runDir, { event: 'resume', epoch: position.epoch, batch: position.nextBatch + 1 })
+  await saver.event({ event: 'resume', epoch: position.epoch, batch: position.nextBatch + 1 })
   return position
 }
 
 /** Writes a fresh run directory and the starting weights, so that a run stopped in its first epoch can resume. */
-async function startRun(run: Omit<Run, 'position'>, config: ManConfig): Promise<Position> {
+async function startRun(run: Omit<Run, 'position' | 'replicas'>, config: ManConfig): Promise<Position> {
   const { runDir, data, plan, trainer, saver } = run
   await createRunDir(runDir)
   await writeJsonAtomic(path.join(runDir, CONFIG_FILE), { ...config, out: runDir })
@@ -143,6 +179,7 @@ async function startRun(run: Omit<Run, 'position'>, config: ManConfig): Promise<
     noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length },
     pretrained: saver.pretrained,
     skipped: data.skipped,
+    ...(saver.replicas.distributed ? { distributed: { worldSize: saver.replicas.worldSize, backend: saver.replicas.group?.backend } } : {}),
   })
   const position: Position = { epoch: 1, nextBatch: 0, progress: null }
   await saver.save('last', position)

@@ -13,7 +13,7 @@ import { coDivide } from './co-division.ts'
 import type { DataPlan } from './data-plan.ts'
 import { addStep, batchInfo, emptyProgress, type EpochSettings } from './epoch-progress.ts'
 import { epochOrder, orderedSamples, type OrderedSamples } from './epoch-order.ts'
-import { appendEvent, readPartition, writePartition, type PartitionCounts } from './run-dir.ts'
+import { readPartition, writePartition, type PartitionCounts } from './run-dir.ts'
 import { isWarmup, lambdaAt, lrAt } from './schedule.ts'
 import type { CallbackControl, TrainOptions } from './types.ts'
 
@@ -60,22 +60,34 @@ export interface TrainedEpoch {
  */
 async function epochPartition(ctx: EpochContext, epoch: number, startBatch: number, progress: EpochProgress): Promise<PartitionCounts> {
   const { plan, config, saver } = ctx
+  const { replicas } = saver
   const nTrain = plan.trainMembers.length
   if (startBatch === 0) {
     const t0 = performance.now()
-    const prediction = await callNative(() =>
-      ctx.trainer.predict(ctx.dataset, plan.trainMembers, config.man.coDivisionView, epoch, config.runtime.evalBatchSize, false),
+    // Data-parallel: each rank predicts its shard; every rank divides the whole.
+    const prediction = await replicas.predict(
+      ctx.trainer,
+      ctx.dataset,
+      plan.trainMembers,
+      config.man.coDivisionView,
+      epoch,
+      config.runtime.evalBatchSize,
+      false,
     )
     const division = coDivide(prediction.pred1, prediction.pred2, plan.trainLabels, ctx.codes)
     const partition = { clean: division.clean, ambiguous: division.ambiguous, noisy: division.noisy }
-    await writePartition(saver.runDir, epoch, ctx.codes, partition)
+    if (replicas.isMain) await writePartition(saver.runDir, epoch, ctx.codes, partition)
     progress.coDivisionMs += performance.now() - t0
     return partition
   }
-  const saved = await readPartition(saver.runDir, epoch)
-  if (saved.codes.length !== nTrain) {
-    throw new ManError('ERR_MAN_RUN_DIR', `${saver.runDir}: partition of epoch ${epoch} has ${saved.codes.length} samples, expected ${nTrain}`)
-  }
+  // Resuming inside the epoch: the partition it was trained with, read by rank 0.
+  const saved = await replicas.fromMain(async () => {
+    const read = await readPartition(saver.runDir, epoch)
+    if (read.codes.length !== nTrain) {
+      throw new ManError('ERR_MAN_RUN_DIR', `${saver.runDir}: partition of epoch ${epoch} has ${read.codes.length} samples, expected ${nTrain}`)
+    }
+    return { codes: Array.from(read.codes), counts: read.counts }
+  })
   ctx.codes.set(saved.codes)
   return saved.counts
 }
@@ -123,13 +135,17 @@ export async function trainOneEpoch(
   // a view (no per-sample work between steps), and the next batch can be
   // announced to the addon, which builds its views while the step trains.
   const ordered = orderedSamples(order.order, plan.trainMembers, plan.trainLabels, phase === 'co-division' ? ctx.codes : null)
+  const { replicas } = saver
   for (let b = startBatch; b < order.batches; b++) {
-    const { indices, labels, codes } = batchOf(ordered, order.batchSize, b)
-    const next = b + 1 < order.batches ? batchOf(ordered, order.batchSize, b + 1) : null
+    // Data-parallel: this rank's shard of the global batch (the whole batch on one rank).
+    const { indices, labels, codes } = replicas.shard(batchOf(ordered, order.batchSize, b))
+    const next = b + 1 < order.batches ? replicas.shard(batchOf(ordered, order.batchSize, b + 1)) : null
     const t0 = performance.now()
-    let step: BindingStepResult
-    if (codes !== null) {
-      step = await callNative(() =>
+    let local: BindingStepResult
+    if (indices.length === 0) {
+      local = await callNative(() => trainer.idleStep())
+    } else if (codes !== null) {
+      local = await callNative(() =>
         trainer.coDivisionStep(
           ctx.dataset,
           indices,
@@ -144,14 +160,18 @@ export async function trainOneEpoch(
         ),
       )
     } else {
-      step = await callNative(() => trainer.warmupStep(ctx.dataset, indices, labels, epoch, next?.indices))
+      local = await callNative(() => trainer.warmupStep(ctx.dataset, indices, labels, epoch, next?.indices))
     }
-    addStep(progress, step, indices.length, performance.now() - t0)
+    const { step, size } = await replicas.reduceStep(local, indices.length)
+    addStep(progress, step, size, performance.now() - t0)
+    const checksums = await replicas.checkReplicas(trainer, `after epoch ${epoch}, batch ${b + 1}`)
+    if (checksums !== null) await saver.event({ event: 'replicas', epoch, batch: b + 1, checksums })
 
-    const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, indices.length, step))
-    if (isStop(control)) {
+    const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, size, step))
+    const [stop] = await replicas.any([isStop(control)])
+    if (stop) {
       await saver.save('last', here(b + 1))
-      await appendEvent(saver.runDir, { event: 'stop', epoch, batch: b + 1, by: 'onBatch' })
+      await saver.event({ event: 'stop', epoch, batch: b + 1, by: 'onBatch' })
       return null
     }
     await saver.stopIfAborted(here(b + 1))

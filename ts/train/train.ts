@@ -14,7 +14,7 @@ import { getBinding } from '../native/index.ts'
 import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
 import { summariseEpoch } from './epoch-progress.ts'
 import { setUpRun, type Run } from './run-setup.ts'
-import { appendEvent, CONFIG_FILE, readJson } from './run-dir.ts'
+import { CONFIG_FILE, readJson } from './run-dir.ts'
 import { epochSettings, isStop, trainOneEpoch, type EpochContext } from './train-one-epoch.ts'
 import type { BestEpoch, EpochSummary, TrainOptions, TrainResult } from './types.ts'
 import { selection, validate } from './validate.ts'
@@ -51,7 +51,7 @@ async function runEpoch(run: Run, ctx: EpochContext, start: Position): Promise<E
   const settings = epochSettings(config, start.epoch)
   const trained = await trainOneEpoch(ctx, settings, start, segmentStart)
   if (trained === null) return null
-  const evaluation = await validate(run.trainer, run.data, plan, config, settings.epoch)
+  const evaluation = await validate(run.trainer, run.data, plan, config, settings.epoch, run.replicas)
   const chosen = selection(evaluation)
   const isBest = saver.isBest(chosen.score)
   const summary = summariseEpoch({
@@ -74,7 +74,7 @@ async function runEpoch(run: Run, ctx: EpochContext, start: Position): Promise<E
   await saver.endEpoch(summary, best, { epoch: settings.epoch + 1, nextBatch: 0, progress: null })
   // Epoch-sized buffers freed on native threads stay in glibc's arenas unless handed back; this keeps RSS flat over epochs.
   callNativeSync(() => getBinding().releaseMemory())
-  await appendEvent(run.runDir, { event: 'epoch', ...summary })
+  await saver.event({ event: 'epoch', ...summary })
   return summary
 }
 
@@ -100,15 +100,17 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     const summary = await runEpoch(run, ctx, start)
     if (summary === null) return trainResult(saver, config, true)
     const control = await options.onEpoch?.(summary)
-    if (isStop(control) && epoch < epochs) {
-      await appendEvent(run.runDir, { event: 'stop', epoch: epoch + 1, batch: 1, by: 'onEpoch' })
+    // Data-parallel: every rank stops when any rank's callback asks to.
+    const [stop] = await run.replicas.any([isStop(control)])
+    if (stop && epoch < epochs) {
+      await saver.event({ event: 'stop', epoch: epoch + 1, batch: 1, by: 'onEpoch' })
       return trainResult(saver, config, true)
     }
     if (epoch < epochs) await saver.stopIfAborted({ epoch: epoch + 1, nextBatch: 0, progress: null })
   }
 
   const done = trainResult(saver, config, false)
-  await appendEvent(run.runDir, {
+  await saver.event({
     event: 'end',
     epochs: done.epochsCompleted,
     best: done.best,

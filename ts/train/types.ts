@@ -1,4 +1,5 @@
 /** Public shapes of training: callbacks' arguments, history, result. */
+import type { DistributedOptions } from '../dist/replicas.ts'
 import type { DatasetIndex } from '../data/types.ts'
 import type { NoiseDetection } from '../data/noise.ts'
 import type { ManConfig } from '../config/schema.ts'
@@ -85,6 +86,12 @@ export interface TrainOptions {
   resume?: string
   /** Use this index instead of loading `config.data`. */
   dataset?: DatasetIndex
+  /**
+   * Data-parallel training: join the job the environment describes (torchrun,
+   * Slurm, `man-fer train --nproc`) and train on this rank's shard of every
+   * batch; rank 0 alone writes the run directory. See docs/distributed.md.
+   */
+  distributed?: boolean | DistributedOptions
 }
 
 export interface BestEpoch {

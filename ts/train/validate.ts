@@ -4,7 +4,7 @@
  * is one.
  */
 import type { ManConfig } from '../config/index.ts'
-import { callNative } from '../errors.ts'
+import type { Replicas } from '../dist/replicas.ts'
 import type { BindingTrainer } from '../native/binding.ts'
 import type { DataPlan } from './data-plan.ts'
 import { evaluatePrediction, type SplitEvaluation } from './evaluation.ts'
@@ -23,15 +23,17 @@ export async function validate(
   plan: DataPlan,
   config: ManConfig,
   epoch: number,
+  replicas: Replicas,
 ): Promise<Validation> {
   const t0 = performance.now()
   const batchSize = config.runtime.evalBatchSize
   const allTest = Uint32Array.from({ length: plan.test.paths.length }, (_, i) => i)
-  const testPrediction = await callNative(() => trainer.predict(data.test, allTest, 'test', epoch, batchSize, true))
+  // Data-parallel: each rank predicts its shard; every rank evaluates the whole.
+  const testPrediction = await replicas.predict(trainer, data.test, allTest, 'test', epoch, batchSize, true)
   const test = evaluatePrediction(testPrediction, plan.test.labels, plan.classNames)
   let validation: SplitEvaluation | null = null
   if (plan.valMembers.length > 0) {
-    const valPrediction = await callNative(() => trainer.predict(data.train, plan.valMembers, 'test', epoch, batchSize, true))
+    const valPrediction = await replicas.predict(trainer, data.train, plan.valMembers, 'test', epoch, batchSize, true)
     validation = evaluatePrediction(valPrediction, plan.valLabels, plan.classNames)
   }
   return { test, validation, evalMs: performance.now() - t0 }
