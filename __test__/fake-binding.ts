@@ -15,6 +15,8 @@ import type {
   BindingPrediction,
   BindingRuntimeInfo,
   BindingStepResult,
+  BindingDistEnv,
+  BindingProcessGroup,
   BindingTrainer,
   BindingTrainerOptions,
   BindingView,
@@ -331,8 +333,8 @@ export class FakeTrainer implements BindingTrainer {
     }
   }
 
-  async joinDataParallel(): Promise<void> {
-    throw new Error('ERR_MAN_DIST: the fake binding has no process groups')
+  async joinDataParallel(group: BindingProcessGroup): Promise<void> {
+    this.fake.calls.push({ method: 'joinDataParallel', trainer: this.id, detail: { rank: group.rank, worldSize: group.worldSize } })
   }
 
   async syncBuffers(): Promise<void> {}
@@ -388,7 +390,7 @@ export class FakeBinding implements Binding {
     return false
   }
 
-  distEnv(): null {
+  distEnv(): BindingDistEnv | null {
     return null
   }
 
@@ -396,7 +398,7 @@ export class FakeBinding implements Binding {
     return { gloo: false, nccl: false }
   }
 
-  async joinProcessGroup(): Promise<never> {
+  async joinProcessGroup(): Promise<BindingProcessGroup> {
     throw new Error('ERR_MAN_DIST: the fake binding has no process groups')
   }
 

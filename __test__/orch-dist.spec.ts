@@ -1,0 +1,120 @@
+/**
+ * Data-parallel orchestration against the fake binding: two ranks in one
+ * process (see helpers/fake-world.ts), checked against one process.
+ */
+import test from 'ava'
+
+import { ManError } from '../ts/errors.ts'
+import { setBinding } from '../ts/native/index.ts'
+import { readCheckpointMeta } from '../ts/train/checkpoint.ts'
+import { checkpointPath } from '../ts/train/run-dir.ts'
+import { resumeTrain, train } from '../ts/train/train.ts'
+import type { TrainResult } from '../ts/train/types.ts'
+import { FakeBinding } from './fake-binding.ts'
+import { FakeWorldBinding } from './helpers/fake-world.ts'
+import { classOfName, makeIndex, readJsonLines, tempDir, tinyConfig, withoutTimings } from './helpers/orch.ts'
+
+test.afterEach.always(() => setBinding(undefined))
+
+const index = () => makeIndex({ train: 22, test: 9, flip: [1, 4, 9] })
+const config = (dir: string) => tinyConfig(dir, { train: { epochs: 3, warmup: 1, batchSize: 6 } })
+
+function world(): FakeWorldBinding {
+  const fake = new FakeWorldBinding(2, { classOf: classOfName })
+  setBinding(fake)
+  return fake
+}
+
+function fulfilled<T>(results: Array<PromiseSettledResult<T>>): T[] {
+  return results.map((r) => {
+    if (r.status === 'rejected') throw r.reason
+    return r.value
+  })
+}
+
+/** Trainer id → rank, from each rank's joinDataParallel. */
+function ranksOf(fake: FakeBinding): Map<number, number> {
+  return new Map(fake.calls.filter((c) => c.method === 'joinDataParallel').map((c) => [c.trainer!, c.detail!.rank as number]))
+}
+
+test.serial('two ranks train complementary shards of every batch of one process, agree on everything, and rank 0 alone writes', async (t) => {
+  const single = new FakeBinding({ classOf: classOfName })
+  setBinding(single)
+  await train(config(await tempDir(t)), { dataset: index() })
+
+  const fake = world()
+  const dir = await tempDir(t)
+  const [r0, r1] = fulfilled(await fake.runRanks(() => train(config(dir), { dataset: index(), distributed: true })))
+  t.deepEqual(withoutTimings(r0!.history), withoutTimings(r1!.history), 'the same summaries on every rank')
+
+  const rank = ranksOf(fake)
+  t.is(rank.size, 2)
+  const stepsOf = (r: number) => fake.steps.filter((s) => rank.get(s.trainer) === r)
+  const [s0, s1] = [stepsOf(0), stepsOf(1)]
+  t.is(s0.length, single.steps.length)
+  t.is(s1.length, single.steps.length)
+  single.steps.forEach((whole, k) => {
+    t.deepEqual([...s0[k]!.indices, ...s1[k]!.indices], whole.indices, `step ${k}: rank 0's shard, then rank 1's`)
+    t.deepEqual([...s0[k]!.labels, ...s1[k]!.labels], whole.labels)
+    t.is(s0[k]!.indices.length, whole.indices.length / 2)
+    // The partition every rank trains with is the same; its codes follow the samples.
+    if (whole.codes !== null) t.is(s0[k]!.codes!.length + s1[k]!.codes!.length, whole.codes.length)
+  })
+
+  const saves = fake.calls.filter((c) => c.method === 'save')
+  t.true(saves.length > 0)
+  t.true(saves.every((c) => rank.get(c.trainer!) === 0), 'only rank 0 saves')
+  // Each rank predicted its half of every prediction pass.
+  const predicted = (r: number) => fake.calls.filter((c) => c.method === 'predict' && rank.get(c.trainer!) === r)
+  t.is(predicted(0).length, predicted(1).length)
+  const events = await readJsonLines(`${dir}/metrics.jsonl`)
+  t.is(events.filter((e) => e.event === 'epoch').length, 3, 'one line per epoch, not one per rank')
+  t.like(events[0], { event: 'start', distributed: { worldSize: 2, backend: 'fake' } })
+  t.is((await readCheckpointMeta(checkpointPath(dir, 'last'))).worldSize, 2)
+})
+
+test.serial("one rank's stop stops every rank at the same batch", async (t) => {
+  const fake = world()
+  const dir = await tempDir(t)
+  const results = fulfilled(
+    await fake.runRanks((rank) =>
+      train(config(dir), {
+        dataset: index(),
+        distributed: true,
+        onBatch: (info) => (rank === 1 && info.epoch === 2 && info.batch === 2 ? 'stop' : undefined),
+      }),
+    ),
+  )
+  t.true(results.every((r: TrainResult) => r.stopped))
+  const rank = ranksOf(fake)
+  const count = (r: number) => fake.steps.filter((s) => rank.get(s.trainer) === r).length
+  t.is(count(0), count(1))
+  const stops = (await readJsonLines(`${dir}/metrics.jsonl`)).filter((e) => e.event === 'stop')
+  t.deepEqual(stops.map((e) => [e.epoch, e.batch]), [[2, 2]])
+})
+
+test.serial("rank 0's refusal reaches every rank", async (t) => {
+  const fake = world()
+  const dir = await tempDir(t)
+  const results = await fake.runRanks(() => train(config(dir), { dataset: index(), distributed: true, resume: dir }))
+  t.true(results.every((r) => r.status === 'rejected'))
+  const [e0, e1] = results.map((r) => (r as PromiseRejectedResult).reason as ManError)
+  t.is(e0!.code, 'ERR_MAN_RUN_DIR')
+  t.is(e1!.code, 'ERR_MAN_RUN_DIR')
+  t.true(e1!.message.startsWith('rank 0: '), e1!.message)
+})
+
+test.serial('a data-parallel run resumes with as many ranks, and says so to one process', async (t) => {
+  const fake = world()
+  const dir = await tempDir(t)
+  fulfilled(await fake.runRanks(() => train(tinyConfig(dir, { train: { epochs: 1, warmup: 1, batchSize: 6 } }), { dataset: index(), distributed: true })))
+
+  setBinding(new FakeBinding({ classOf: classOfName }))
+  const alone = await t.throwsAsync(resumeTrain(dir, { dataset: index() }))
+  t.is((alone as ManError).code, 'ERR_MAN_RUN_DIR')
+  t.regex(alone!.message, /trained by 2 processes and this run has 1 process.*--nproc 2/)
+
+  const again = world()
+  const [r0] = fulfilled(await again.runRanks(() => resumeTrain(dir, { dataset: index(), distributed: true })))
+  t.is(r0!.epochsCompleted, 1)
+})
