@@ -46,6 +46,7 @@ test.serial('two ranks train complementary shards of every batch of one process,
   const dir = await tempDir(t)
   const [r0, r1] = fulfilled(await fake.runRanks(() => train(config(dir), { dataset: index(), distributed: true })))
   t.deepEqual(withoutTimings(r0!.history), withoutTimings(r1!.history), 'the same summaries on every rank')
+  t.deepEqual([r0!.distributed, r1!.distributed], [{ rank: 0, worldSize: 2 }, { rank: 1, worldSize: 2 }])
 
   const rank = ranksOf(fake)
   t.is(rank.size, 2)

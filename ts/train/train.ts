@@ -38,6 +38,7 @@ function trainResult(saver: CheckpointSaver, config: TrainResult['config'], stop
     meanLast5TestAccuracy: meanLast(history, 5),
     checkpoints: { last: saver.path('last'), best: best === null ? null : saver.path('best') },
     pretrained: saver.pretrained,
+    distributed: saver.replicas.distributed ? { rank: saver.replicas.rank, worldSize: saver.replicas.worldSize } : null,
   }
 }
 

@@ -125,4 +125,6 @@ export interface TrainResult {
   meanLast5TestAccuracy: number | null
   checkpoints: { last: string; best: string | null }
   pretrained: PretrainedReport | null
+  /** Data-parallel: this process's rank (rank 0 wrote the run directory); null for one process. */
+  distributed: { rank: number; worldSize: number } | null
 }

@@ -276,6 +276,9 @@ impl ProcessGroup {
         let lengths = self.all_gather(&Tensor::from_slice(&[data.len() as i64]))?;
         let lengths = Vec::<i64>::try_from(&lengths.flatten(0, -1)).map_err(usage)?;
         let longest = lengths.iter().copied().max().unwrap_or(0);
+        if longest == 0 {
+            return Ok(vec![Vec::new(); lengths.len()]);
+        }
         let padded = Tensor::f_zeros([longest], (Kind::Uint8, tch::Device::Cpu)).map_err(usage)?;
         if !data.is_empty() {
             padded.f_narrow(0, 0, data.len() as i64).map_err(usage)?.f_copy_(&Tensor::from_slice(data)).map_err(usage)?;
