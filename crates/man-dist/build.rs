@@ -91,4 +91,7 @@ fn main() {
         println!("cargo:rustc-link-lib=dylib=c10_cuda");
     }
     build.compile("man_dist_shim");
+    // This crate's own test executables find libtorch through an rpath (link
+    // args do not reach dependents; the addon's loader opens libtorch itself).
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
 }

@@ -247,14 +247,17 @@ impl ProcessGroup {
 
     /// Every rank's `t` (same shape everywhere), stacked: world size × t's shape.
     pub fn all_gather(&self, t: &Tensor) -> Result<Tensor> {
-        let input = t.f_contiguous().map_err(|e| DistError::Usage(format!("all-gather: {e}")))?;
+        let usage = |e: tch::TchError| DistError::Usage(format!("all-gather: {e}"));
+        let input = t.f_contiguous().map_err(usage)?;
+        // c10d wants the ranks' blocks along the first dimension of a flat output.
+        let flat_input = input.f_reshape([-1]).map_err(usage)?;
+        let n = flat_input.numel() as i64;
+        let output = Tensor::f_empty([self.world_size as i64 * n], (input.kind(), input.device())).map_err(usage)?;
+        let (out_ptr, in_ptr) = (tensor_ptr(&output), tensor_ptr(&flat_input));
+        self.call("all-gather", |pg, err| unsafe { ffi::man_dist_all_gather(pg, out_ptr, in_ptr, err) })?;
         let mut shape = vec![self.world_size as i64];
         shape.extend(input.size());
-        let output = Tensor::f_empty(shape.as_slice(), (input.kind(), input.device()))
-            .map_err(|e| DistError::Usage(format!("all-gather: {e}")))?;
-        let (out_ptr, in_ptr) = (tensor_ptr(&output), tensor_ptr(&input));
-        self.call("all-gather", |pg, err| unsafe { ffi::man_dist_all_gather(pg, out_ptr, in_ptr, err) })?;
-        Ok(output)
+        output.f_reshape(shape.as_slice()).map_err(usage)
     }
 
     pub fn barrier(&self) -> Result<()> {

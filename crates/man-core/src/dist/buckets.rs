@@ -71,15 +71,16 @@ impl GradientBuckets {
         }
         let last = &self.buckets.last().expect("one bucket at least").flat;
         let flag_at = last.numel() as i64 - 1;
-        last.f_narrow(0, flag_at, 1)?.f_fill_(if trained { 1.0 } else { 0.0 })?;
+        let _ = last.f_narrow(0, flag_at, 1)?.f_fill_(if trained { 1.0 } else { 0.0 })?;
         let flats: Vec<Tensor> = self.buckets.iter().map(|b| b.flat.shallow_clone()).collect();
         group.all_reduce(&flats, ReduceOp::Sum)?;
         let trained_anywhere = last.f_narrow(0, flag_at, 1)?.f_to_kind(Kind::Double)?.double_value(&[0]) > 0.0;
         if !trained_anywhere {
             return Ok(false);
         }
-        for b in &self.buckets {
-            let _ = b.flat.f_div_scalar_(self.world_size)?;
+        let world_size = self.world_size;
+        for b in &mut self.buckets {
+            let _ = b.flat.f_div_scalar_(world_size)?;
             let mut offset = 0i64;
             for p in &b.params {
                 let mut g = p.f_grad()?;
