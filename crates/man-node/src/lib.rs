@@ -5,10 +5,12 @@
 
 pub mod args;
 pub mod dataset;
-pub mod dist;
 pub mod losses;
 mod task;
 pub mod trainer;
+// After `trainer`: napi-derive names dist.rs's `impl JsTrainer` block after
+// the struct's js_name only once it has seen the struct.
+pub mod dist;
 
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
