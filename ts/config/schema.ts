@@ -14,6 +14,15 @@ export const dataSchema = z
     path: z.string().min(1).optional().describe('dataset root: RAF-DB directory, image folder, or CSV file'),
     format: z.enum(['auto', 'rafdb', 'folder', 'csv']).default('auto').describe('dataset layout'),
     skipBad: z.boolean().default(false).describe('drop unreadable or unlabelled entries (listed in the run) instead of failing'),
+    maxImageMB: positiveInt().default(64).describe('largest image file read, in MiB (a bigger file is a bad entry)'),
+    maxImagePixels: positiveInt()
+      .default(40_000_000)
+      .describe('largest image, width × height, checked from its header before decoding'),
+    maxClasses: positiveInt().default(1000).describe('most classes a dataset may declare (a label typo must not size the model)'),
+    allowEmptyClasses: z
+      .boolean()
+      .default(false)
+      .describe('train even when a class has no training sample (otherwise an error naming it)'),
     validationSplit: z
       .number()
       .min(0)

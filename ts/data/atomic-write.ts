@@ -39,3 +39,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw new ManError('ERR_MAN_IO', `cannot write ${path}: ${(err as Error).message}`, { cause: err })
   }
 }
+
+/**
+ * Replaces `to` atomically with a byte copy of `from` that shares no storage
+ * with it (no hard link, no reflink), so damage to one file leaves the other.
+ */
+export async function copyFileAtomic(from: string, to: string): Promise<void> {
+  const tmp = tempNameFor(to)
+  try {
+    await copyFile(from, tmp)
+    const fh = await open(tmp, 'r+')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, to)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw new ManError('ERR_MAN_IO', `cannot write ${to}: ${(err as Error).message}`, { cause: err })
+  }
+}

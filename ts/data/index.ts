@@ -19,7 +19,9 @@
  */
 import { resolve } from 'node:path'
 import { locateDataset } from './detect.ts'
-import { scanCsv } from './csv.ts'
+import { DEFAULT_MAX_CLASSES, scanCsv } from './csv.ts'
+import { ManError } from '../errors.ts'
+import { dataError } from './problems.ts'
 import { scanFolder } from './folder.ts'
 import { scanRafdb } from './rafdb.ts'
 import { finishScan, type Scan } from './scan.ts'
@@ -33,6 +35,8 @@ export interface LoadDatasetOptions {
   format: DatasetFormat
   /** Drop bad entries (listed in the result) instead of failing. */
   skipBad: boolean
+  /** Most classes the listing may declare; default 1000. A CSV label at or over it is a bad entry. */
+  maxClasses?: number
 }
 
 export interface LoadedDataset {
@@ -42,11 +46,21 @@ export interface LoadedDataset {
 }
 
 export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDataset> {
+  if (typeof options !== 'object' || options === null || typeof options.path !== 'string' || options.path === '') {
+    throw new ManError('ERR_MAN_ARGUMENT', 'loadDataset: options.path must be a non-empty string (the dataset root or CSV)')
+  }
+  const maxClasses = options.maxClasses ?? DEFAULT_MAX_CLASSES
+  if (!Number.isInteger(maxClasses) || maxClasses < 2) {
+    throw new ManError('ERR_MAN_ARGUMENT', `loadDataset: maxClasses must be an integer ≥ 2, got ${String(options.maxClasses)}`)
+  }
   const located = await locateDataset(resolve(options.path), options.format)
   let scan: Scan
   if (located.format === 'rafdb') scan = await scanRafdb(located.path)
   else if (located.format === 'folder') scan = await scanFolder(located.path)
-  else scan = await scanCsv(located.path)
+  else scan = await scanCsv(located.path, maxClasses)
+  if (scan.classNames.length > maxClasses) {
+    throw dataError(`${located.path}: ${scan.classNames.length} classes, over the limit of ${maxClasses} (data.maxClasses)`)
+  }
 
   const result = await finishScan(scan, options.skipBad)
   const truth = await loadTrainTruth(scan.root, scan.classNames, result.trainRelative)

@@ -27,7 +27,7 @@ export interface Scan {
   entries: Entry[]
   /** Problems found while reading the listing (their entries are already left out). */
   problems: Problem[]
-  /** False when the entries came from listing directories, so they exist. */
+  /** Whether to check that each entry is a regular file inside the root (always, in practice; a fake scan may skip it). */
   checkExistence: boolean
 }
 
@@ -71,11 +71,15 @@ export async function finishScan(scan: Scan, skipBad: boolean): Promise<ScanResu
 
   let good = candidates
   if (scan.checkExistence) {
-    const missing = await checkFiles(candidates.map((e) => e.path))
+    const missing = await checkFiles(
+      candidates.map((e) => e.path),
+      scan.root,
+    )
     good = []
     candidates.forEach((e, i) => {
       const why = missing[i]
-      if (why) problems.push({ file: e.file, line: e.line, message: `${why}: ${e.path}` })
+      if (why?.startsWith('escapes')) problems.push({ file: e.file, line: e.line, message: `path ${e.shown} ${why}` })
+      else if (why) problems.push({ file: e.file, line: e.line, message: e.file === e.path ? why : `${why}: ${e.path}` })
       else good.push(e)
     })
   }

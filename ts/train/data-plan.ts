@@ -60,6 +60,36 @@ export function checkIndex(index: DatasetIndex): void {
   }
 }
 
+/**
+ * Every class must have a training sample (a label typo, 1-based CSV labels
+ * or an empty class folder otherwise add a class nothing teaches), and the
+ * class count must stay under `maxClasses`.
+ */
+export function checkClasses(index: DatasetIndex, options: { maxClasses: number; allowEmptyClasses: boolean }): void {
+  const k = index.classNames.length
+  if (k > options.maxClasses) {
+    throw new ManError(
+      'ERR_MAN_DATA',
+      `the dataset at ${index.root} declares ${k} classes, over the limit of ${options.maxClasses} (data.maxClasses)`,
+    )
+  }
+  if (options.allowEmptyClasses) return
+  const counts = new Uint32Array(k)
+  for (const y of index.train.labels) counts[y]!++
+  const empty = index.classNames.flatMap((name, c) => (counts[c] === 0 ? [`${JSON.stringify(name)} (index ${c})`] : []))
+  if (empty.length === 0) return
+  const integerNames = index.classNames.every((name, c) => name === String(c))
+  const hint =
+    integerNames && counts[0] === 0
+      ? '; class indices start at 0: are the labels 1-based?'
+      : '; remove the class, add samples, or set data.allowEmptyClasses'
+  const shown = empty.length > 10 ? [...empty.slice(0, 10), `... ${empty.length - 10} more`] : empty
+  throw new ManError(
+    'ERR_MAN_DATA',
+    `${empty.length} class(es) of the dataset at ${index.root} have no training sample: ${shown.join(', ')}${hint}`,
+  )
+}
+
 function gather(values: Int32Array, at: Uint32Array): Int32Array {
   const out = new Int32Array(at.length)
   for (let i = 0; i < at.length; i++) out[i] = values[at[i]!]!
@@ -73,6 +103,7 @@ function displayName(root: string, file: string): string {
 
 export function planData(index: DatasetIndex, config: ManConfig): DataPlan {
   checkIndex(index)
+  checkClasses(index, config.data)
   const k = index.classNames.length
   const n = index.train.paths.length
 
