@@ -13,6 +13,7 @@ import { getBinding } from './native/index.ts'
 import { readCheckpointMeta } from './train/checkpoint.ts'
 import { argmaxRows, score, type Scores } from './train/evaluation.ts'
 import { checkpointPath, exists } from './train/run-dir.ts'
+import { argumentError, describe } from './util/arguments.ts'
 
 export interface LoadModelOptions {
   /** Which checkpoint of a run directory: 'best' (default, falls back to 'last') or 'last'. */
@@ -23,6 +24,10 @@ export interface LoadModelOptions {
   threads?: number
   /** Images per forward pass; default 64. */
   batchSize?: number
+  /** Largest image file (or buffer) predict reads, in MiB; default 64. */
+  maxImageMB?: number
+  /** Largest image, width × height, checked from its header before decoding; default 40 megapixels. */
+  maxImagePixels?: number
 }
 
 export interface ImagePrediction {
@@ -45,6 +50,26 @@ export interface Model {
 }
 
 const PREDICT_CACHE_BYTES = 64 * 1024 * 1024
+/** The defaults of data.maxImageMB and data.maxImagePixels. */
+const DEFAULT_MAX_IMAGE_MB = 64
+const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+
+type ImageInput = string | Uint8Array
+
+/** Refuses anything that is not a list of paths and byte buffers, naming the first bad entry. */
+function checkImages(images: unknown): asserts images is ImageInput[] {
+  if (!Array.isArray(images)) {
+    throw argumentError('predict', `images must be an array of file paths or encoded images, got ${describe(images)}`)
+  }
+  images.forEach((x: unknown, i) => {
+    if (typeof x === 'string' ? x === '' : !(x instanceof Uint8Array)) {
+      throw argumentError(
+        'predict',
+        `images[${i}] is ${describe(x)}; expected a file path (non-empty string) or encoded image bytes (Buffer or Uint8Array)`,
+      )
+    }
+  })
+}
 
 class LoadedModel implements Model {
   constructor(
@@ -53,30 +78,35 @@ class LoadedModel implements Model {
     readonly checkpoint: string,
     private readonly trainer: BindingTrainer,
     private readonly batchSize: number,
+    private readonly limits: { maxImageBytes: number; maxImagePixels: number },
   ) {}
 
   get device(): string {
     return this.trainer.device
   }
 
-  private open(images: Array<string | Uint8Array>): BindingDataset {
+  /** One dataset of either kind; `at` gives each image's position in the caller's list, for messages. */
+  private open(images: ImageInput[], at: number[]): BindingDataset {
     const binding = getBinding()
-    const options = { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0 }
-    if (images.every((x) => typeof x === 'string')) {
+    const options = { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0, ...this.limits }
+    if (typeof images[0] === 'string') {
       return callNativeSync(() => binding.Dataset.fromPaths(images as string[], options))
     }
-    if (images.every((x) => x instanceof Uint8Array)) {
-      const names = images.map((_, i) => `image #${i}`)
-      return callNativeSync(() => binding.Dataset.fromBuffers((images as Uint8Array[]).map(asBuffer), names, options))
-    }
-    throw new ManError('ERR_MAN_DATA', 'predict: pass either file paths or encoded images (Buffer/Uint8Array), not a mix of both')
+    const names = at.map((i) => `image #${i}`)
+    return callNativeSync(() => binding.Dataset.fromBuffers((images as Uint8Array[]).map(asBuffer), names, options))
   }
 
-  /** N×C ensemble probabilities. */
-  async probabilities(images: Array<string | Uint8Array>): Promise<Float32Array> {
+  /** Probabilities of images of one kind, row-major; unreadable images are all named before any is classified. */
+  private async probabilitiesOf(images: ImageInput[], at: number[]): Promise<Float32Array> {
     const k = this.classNames.length
-    if (images.length === 0) return new Float32Array(0)
-    const dataset = this.open(images)
+    const dataset = this.open(images, at)
+    const failures = await callNative(() => dataset.scan())
+    if (failures.length > 0) {
+      const shown = failures.slice(0, 10).map((f) => `  ${f.message.replace(/^ERR_MAN_[A-Z_]+: /, '')}`)
+      const more = failures.length > 10 ? [`  ... and ${failures.length - 10} more`] : []
+      const code = failures.every((f) => f.message.startsWith('ERR_MAN_IO')) ? 'ERR_MAN_IO' : 'ERR_MAN_DECODE'
+      throw new ManError(code, [`predict: ${failures.length} image(s) cannot be read:`, ...shown, ...more].join('\n'))
+    }
     const indices = Uint32Array.from({ length: images.length }, (_, i) => i)
     const prediction = await callNative(() => this.trainer.predict(dataset, indices, 'test', 0, this.batchSize, true))
     if (prediction.probs === null || prediction.probs.length !== images.length * k) {
@@ -85,18 +115,22 @@ class LoadedModel implements Model {
     return prediction.probs
   }
 
-  async predict(images: Array<string | Uint8Array>): Promise<ImagePrediction[]> {
+  /** N×C ensemble probabilities, in the order of `images` (paths and buffers may be mixed). */
+  async probabilities(images: ImageInput[]): Promise<Float32Array> {
     const k = this.classNames.length
-    // Mixed inputs are split by kind and the answers put back in order.
-    if (!images.every((x) => typeof x === 'string') && !images.every((x) => x instanceof Uint8Array)) {
-      const out = new Array<ImagePrediction>(images.length)
-      for (const isPath of [true, false]) {
-        const at = images.flatMap((x, i) => ((typeof x === 'string') === isPath ? [i] : []))
-        const part = await this.predict(at.map((i) => images[i]!))
-        at.forEach((i, j) => (out[i] = part[j]!))
-      }
-      return out
+    const out = new Float32Array(images.length * k)
+    for (const isPath of [true, false]) {
+      const at = images.flatMap((x, i) => ((typeof x === 'string') === isPath ? [i] : []))
+      if (at.length === 0) continue
+      const probs = await this.probabilitiesOf(at.map((i) => images[i]!), at)
+      at.forEach((i, j) => out.set(probs.subarray(j * k, (j + 1) * k), i * k))
     }
+    return out
+  }
+
+  async predict(images: Array<string | Uint8Array>): Promise<ImagePrediction[]> {
+    checkImages(images)
+    const k = this.classNames.length
     const probs = await this.probabilities(images)
     const best = argmaxRows(probs, images.length, k)
     return Array.from(best, (index, i) => ({
@@ -124,7 +158,28 @@ async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<s
 }
 
 /** Loads the model of a run directory (its best checkpoint by default) or of one checkpoint file. */
+function checkLoadOptions(target: unknown, options: unknown): asserts options is LoadModelOptions {
+  if (typeof target !== 'string' || target === '') {
+    throw argumentError('loadModel', `the first argument must be a run directory or checkpoint path, got ${describe(target)}`)
+  }
+  if (typeof options !== 'object' || options === null) throw argumentError('loadModel', `options must be an object, got ${describe(options)}`)
+  const o = options as Record<string, unknown>
+  if (o.checkpoint !== undefined && o.checkpoint !== 'best' && o.checkpoint !== 'last') {
+    throw argumentError('loadModel', `options.checkpoint must be 'best' or 'last', got ${describe(o.checkpoint)}`)
+  }
+  for (const key of ['batchSize', 'maxImageMB', 'maxImagePixels'] as const) {
+    const v = o[key]
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) {
+      throw argumentError('loadModel', `options.${key} must be a positive integer, got ${describe(v)}`)
+    }
+  }
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && (o.threads as number) >= 0)) {
+    throw argumentError('loadModel', `options.threads must be a non-negative integer, got ${describe(o.threads)}`)
+  }
+}
+
 export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOptions = {}): Promise<Model> {
+  checkLoadOptions(runDirOrCheckpoint, options)
   const file = path.resolve(await findCheckpoint(runDirOrCheckpoint, options.checkpoint ?? 'best'))
   const meta = await readCheckpointMeta(file)
   const binding = getBinding()
@@ -144,13 +199,23 @@ export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOp
     }),
   )
   await callNative(() => trainer.load(file))
-  return new LoadedModel(meta.classNames, meta.imageSize, file, trainer, options.batchSize ?? 64)
+  const limits = {
+    maxImageBytes: (options.maxImageMB ?? DEFAULT_MAX_IMAGE_MB) * 1024 * 1024,
+    maxImagePixels: options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS,
+  }
+  return new LoadedModel(meta.classNames, meta.imageSize, file, trainer, options.batchSize ?? 64, limits)
 }
 
 export type Evaluation = Scores
 
 /** Accuracy, mean class accuracy, confusion matrix and per-class scores of the model on labelled images. */
 export async function evaluate(model: Model, dataset: DatasetIndex | { paths: string[]; labels: Int32Array | number[] }): Promise<Evaluation> {
+  if (typeof model !== 'object' || model === null || typeof model.predict !== 'function') {
+    throw argumentError('evaluate', `model must be a Model (from loadModel), got ${describe(model)}`)
+  }
+  if (typeof dataset !== 'object' || dataset === null) {
+    throw argumentError('evaluate', `dataset must be a DatasetIndex or { paths, labels }, got ${describe(dataset)}`)
+  }
   let paths: string[]
   let labels: Int32Array
   if ('test' in dataset) {
@@ -165,6 +230,9 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
     paths = dataset.test.paths
     labels = dataset.test.labels
   } else {
+    if (!Array.isArray(dataset.paths) || !(Array.isArray(dataset.labels) || dataset.labels instanceof Int32Array)) {
+      throw argumentError('evaluate', 'dataset.paths must be an array of paths and dataset.labels an array of class indices')
+    }
     paths = dataset.paths
     labels = Int32Array.from(dataset.labels)
   }

@@ -36,6 +36,10 @@ export interface BindingDatasetOptions {
   cacheBytes: number
   /** Pipeline worker threads; 0 = all cores. */
   threads: number
+  /** Bytes of one encoded image (file or buffer); default 64 MiB. */
+  maxImageBytes?: number
+  /** Width × height of one image, read from its header before decoding; default 40 megapixels. */
+  maxImagePixels?: number
 }
 
 export interface BindingDecodeFailure {
