@@ -88,9 +88,12 @@ export async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Refuses a directory that already holds a run (checked before the slow dataset scan, and again on creation). */
+/**
+ * Refuses a directory that already holds a run: one with a checkpoint (a
+ * start that failed before its first checkpoint left no run, and is cleared).
+ */
 export async function assertNoRun(runDir: string): Promise<void> {
-  if (await exists(path.join(runDir, CONFIG_FILE))) {
+  if ((await exists(checkpointPath(runDir, 'last'))) || (await exists(checkpointPath(runDir, 'best')))) {
     throw new ManError(
       'ERR_MAN_RUN_DIR',
       `${runDir} already holds a run: resume it (options.resume) or choose another output directory`,
@@ -199,6 +202,12 @@ export async function writePartition(runDir: string, epoch: number, codes: Uint8
 
 /** Reads the co-division of one epoch back from a run directory. */
 export async function readPartition(runDir: string, epoch: number): Promise<Partition> {
+  if (typeof runDir !== 'string' || runDir === '') {
+    throw new ManError('ERR_MAN_ARGUMENT', `readPartition: runDir must be a run directory path, got ${runDir === '' ? 'an empty string' : typeof runDir}`)
+  }
+  if (!Number.isInteger(epoch) || epoch < 1) {
+    throw new ManError('ERR_MAN_ARGUMENT', `readPartition: epoch must be an integer ≥ 1, got ${String(epoch)}`)
+  }
   const file = partitionFile(runDir, epoch)
   const body = await readJson<PartitionFile>(file)
   const { names } = await readJson<{ names: string[] }>(path.join(runDir, PARTITIONS_DIR, NAMES_FILE))
