@@ -1,8 +1,8 @@
 /**
  * `man-fer train`: trains (or resumes) a run, shows its progress, and ends by
  * saying where the model and the report are and which training images look
- * mislabelled. Ctrl-C stops at the next batch boundary with checkpoints/last
- * written, and exits 130 with the command that resumes.
+ * mislabelled. Ctrl-C (or SIGTERM) stops at the next batch boundary with
+ * checkpoints/last written, and exits 130 (143) with the command that resumes.
  */
 import path from 'node:path'
 
@@ -19,6 +19,10 @@ import { TrainReporter } from './progress.ts'
 import { assertResumeAlone, configFromArgs, RESUME_KEY, trainFlagSpecs } from './train-flags.ts'
 
 export const EXIT_INTERRUPTED = 130
+/** 128 + SIGTERM, what `kill`, Docker and Kubernetes expect after they ask a process to stop. */
+export const EXIT_TERMINATED = 143
+/** Skipped entries named on stderr; all of them are in metrics.jsonl. */
+const SHOWN_SKIPPED = 5
 /** Suspicious samples listed by name at the end of a human-readable run. */
 const SHOWN_SUSPICIOUS = 10
 /** ... and in the JSON result. */
@@ -40,10 +44,14 @@ function defaultRunDir(config: ManConfig): string {
   return path.resolve('runs', `${stamp}-${config.method}`)
 }
 
+type StopSignal = 'SIGINT' | 'SIGTERM'
+
 export interface SignalSource {
-  on(signal: 'SIGINT', handler: () => void): unknown
-  off(signal: 'SIGINT', handler: () => void): unknown
+  on(signal: StopSignal, handler: () => void): unknown
+  off(signal: StopSignal, handler: () => void): unknown
 }
+
+const EXIT_CODE: Record<StopSignal, number> = { SIGINT: EXIT_INTERRUPTED, SIGTERM: EXIT_TERMINATED }
 
 export interface TrainCommandDeps {
   signals?: SignalSource
@@ -84,18 +92,23 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
   const controller = new AbortController()
   const signals = deps.signals ?? process
   let interrupts = 0
-  const onSigint = () => {
+  // SIGTERM (kill, docker stop, Kubernetes) is handled as Ctrl-C is: checkpoint, then exit.
+  const onSignal = (signal: StopSignal) => {
     interrupts++
     if (interrupts === 1) {
-      out.log('man-fer: stopping at the next batch boundary to save the run (Ctrl-C again to quit without saving)')
-      controller.abort(new Interrupted())
+      const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'
+      out.log(`man-fer: ${signal}: stopping at the next batch boundary to save the run (${again} to quit without saving)`)
+      controller.abort(new Interrupted(signal))
     } else {
       out.clearStatus()
       out.log(`man-fer: quit without saving; the run can still resume from its last checkpoint: man-fer train --resume ${runDir}`)
-      ;(deps.exit ?? process.exit)(EXIT_INTERRUPTED)
+      ;(deps.exit ?? process.exit)(EXIT_CODE[signal])
     }
   }
+  const onSigint = () => onSignal('SIGINT')
+  const onSigterm = () => onSignal('SIGTERM')
   signals.on('SIGINT', onSigint)
+  signals.on('SIGTERM', onSigterm)
 
   out.log(`man-fer: ${resume !== undefined ? 'resuming' : 'training'} in ${runDir}`)
   if (out.json) out.event({ type: 'start', runDir, resume: resume !== undefined })
@@ -118,15 +131,19 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
   } catch (err) {
     reporter.finish()
     if (controller.signal.aborted && err === controller.signal.reason) {
+      const signal = (err as Interrupted).signal
       const resumeCommand = `man-fer train --resume ${runDir}`
-      if (out.json) out.event({ type: 'interrupted', runDir, checkpoint: checkpointPath(runDir, 'last'), resume: resumeCommand })
+      if (out.json) {
+        out.event({ type: 'interrupted', signal, runDir, checkpoint: checkpointPath(runDir, 'last'), resume: resumeCommand })
+      }
       out.log(`man-fer: interrupted; saved ${checkpointPath(runDir, 'last')}`)
       out.log(`man-fer: continue with: ${resumeCommand}`)
-      return EXIT_INTERRUPTED
+      return EXIT_CODE[signal]
     }
     throw err
   } finally {
     signals.off('SIGINT', onSigint)
+    signals.off('SIGTERM', onSigterm)
   }
   reporter.finish()
   await report(result, out, performance.now() - started)
@@ -134,17 +151,24 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
 }
 
 class Interrupted extends Error {
-  constructor() {
-    super('interrupted (SIGINT)')
+  constructor(readonly signal: StopSignal) {
+    super(`interrupted (${signal})`)
     this.name = 'Interrupted'
   }
 }
 
 /** The dataset and device line, read from the run's start event once training is under way. */
 async function announceStart(runDir: string, out: Output): Promise<void> {
-  if (out.json) return
-  const start = (await readEvents(runDir).catch(() => [])).find((e) => e.event === 'start')
+  const start = (await readEvents(runDir).catch(() => [])).findLast((e) => e.event === 'start')
   if (start === undefined) return
+  const skipped = Array.isArray(start.skipped) ? (start.skipped as string[]) : []
+  if (skipped.length > 0) {
+    if (out.json) out.event({ type: 'skipped', count: skipped.length, first: skipped.slice(0, SHOWN_SKIPPED) })
+    out.log(`man-fer: skipped ${skipped.length} bad entr${skipped.length === 1 ? 'y' : 'ies'} (data.skipBad)${skipped.length > SHOWN_SKIPPED ? `, first ${SHOWN_SKIPPED}` : ''}:`)
+    for (const line of skipped.slice(0, SHOWN_SKIPPED)) out.log(`man-fer:   ${line}`)
+    if (skipped.length > SHOWN_SKIPPED) out.log(`man-fer:   (all of them: the start line of ${path.join(runDir, METRICS_FILE)})`)
+  }
+  if (out.json) return
   const noise = start.noise as { rate: number; flipped: number } | null
   const parts = [
     `${start.train} training images`,
