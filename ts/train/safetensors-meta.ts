@@ -6,6 +6,7 @@
  */
 import { promises as fs } from 'node:fs'
 
+import { kindOf } from '../data/file-check.ts'
 import { ManError } from '../errors.ts'
 
 const MAX_HEADER = 100 * 1024 * 1024
@@ -18,6 +19,9 @@ interface Header {
 }
 
 async function readHeader(file: string): Promise<Header> {
+  // Checked before opening: opening a FIFO for reading waits for a writer.
+  const kind = await fs.stat(file).catch(() => null)
+  if (kind !== null && !kind.isFile()) throw new ManError('ERR_MAN_IO', `${file}: ${kindOf(kind)}, not a regular file: refused`)
   let handle: fs.FileHandle
   try {
     handle = await fs.open(file, 'r')
@@ -26,7 +30,6 @@ async function readHeader(file: string): Promise<Header> {
   }
   try {
     const stat = await handle.stat()
-    if (!stat.isFile()) throw new ManError('ERR_MAN_IO', `${file}: not a regular file`)
     const lenBuf = Buffer.alloc(8)
     const { bytesRead } = await handle.read(lenBuf, 0, 8, 0)
     if (bytesRead !== 8) throw new ManError('ERR_MAN_WEIGHTS', `${file}: too short to be a safetensors file`)
