@@ -1,0 +1,160 @@
+/**
+ * One epoch's training steps (timm's train_one_epoch): the epoch's
+ * settings, its co-division (or the one saved when resuming inside the
+ * epoch), then the batches in the epoch's seeded order, each announcing the
+ * next one to the addon so that its views are built while the step trains.
+ */
+import type { ManConfig } from '../config/index.ts'
+import { callNative, callNativeSync, ManError } from '../errors.ts'
+import type { BindingDataset, BindingStepResult, BindingTrainer } from '../native/binding.ts'
+import type { EpochProgress } from './checkpoint.ts'
+import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
+import { coDivide } from './co-division.ts'
+import type { DataPlan } from './data-plan.ts'
+import { addStep, batchInfo, emptyProgress, type EpochSettings } from './epoch-progress.ts'
+import { epochOrder, orderedSamples, type OrderedSamples } from './epoch-order.ts'
+import { appendEvent, readPartition, writePartition, type PartitionCounts } from './run-dir.ts'
+import { isWarmup, lambdaAt, lrAt } from './schedule.ts'
+import type { CallbackControl, TrainOptions } from './types.ts'
+
+export function isStop(control: CallbackControl): boolean {
+  return control === 'stop' || (typeof control === 'object' && control !== null && control.stop === true)
+}
+
+export function epochSettings(config: ManConfig, epoch: number): EpochSettings {
+  const epochs = config.train.epochs
+  const phase = config.method === 'ce' ? 'ce' : isWarmup(epoch, config.train.warmup) ? 'warmup' : 'co-division'
+  const lambda =
+    phase === 'co-division'
+      ? lambdaAt(epoch, epochs, {
+          lambdaMax: config.man.lambdaMax,
+          beta: config.man.beta,
+          rampFraction: config.man.rampFraction,
+        })
+      : null
+  return { epoch, epochs, phase, lr: lrAt(epoch, { lr: config.train.lr, decay: config.train.lrDecay }), lambda }
+}
+
+/** What every epoch of a run trains with. */
+export interface EpochContext {
+  config: ManConfig
+  trainer: BindingTrainer
+  /** The training images (validation samples included). */
+  dataset: BindingDataset
+  plan: DataPlan
+  saver: CheckpointSaver
+  onBatch: TrainOptions['onBatch']
+  /** Partition code per training member, rewritten by each co-division. */
+  codes: Uint8Array
+}
+
+export interface TrainedEpoch {
+  progress: EpochProgress
+  partition: PartitionCounts | null
+}
+
+/**
+ * Divides the training set with both networks' predictions and writes the
+ * partition, or (resuming inside the epoch) reads back the one the epoch was
+ * trained with.
+ */
+async function epochPartition(ctx: EpochContext, epoch: number, startBatch: number, progress: EpochProgress): Promise<PartitionCounts> {
+  const { plan, config, saver } = ctx
+  const nTrain = plan.trainMembers.length
+  if (startBatch === 0) {
+    const t0 = performance.now()
+    const prediction = await callNative(() =>
+      ctx.trainer.predict(ctx.dataset, plan.trainMembers, config.man.coDivisionView, epoch, config.runtime.evalBatchSize, false),
+    )
+    const division = coDivide(prediction.pred1, prediction.pred2, plan.trainLabels, ctx.codes)
+    const partition = { clean: division.clean, ambiguous: division.ambiguous, noisy: division.noisy }
+    await writePartition(saver.runDir, epoch, ctx.codes, partition)
+    progress.coDivisionMs += performance.now() - t0
+    return partition
+  }
+  const saved = await readPartition(saver.runDir, epoch)
+  if (saved.codes.length !== nTrain) {
+    throw new ManError('ERR_MAN_RUN_DIR', `${saver.runDir}: partition of epoch ${epoch} has ${saved.codes.length} samples, expected ${nTrain}`)
+  }
+  ctx.codes.set(saved.codes)
+  return saved.counts
+}
+
+function batchOf(ordered: OrderedSamples, batchSize: number, b: number) {
+  const start = b * batchSize
+  const end = Math.min(ordered.indices.length, start + batchSize)
+  return {
+    indices: ordered.indices.subarray(start, end),
+    labels: ordered.labels.subarray(start, end),
+    codes: ordered.codes?.subarray(start, end) ?? null,
+  }
+}
+
+/**
+ * Trains the epoch from `start` (its first batch, or where a resumed run
+ * stopped). Returns null when `onBatch` asked to stop (checkpoints/last then
+ * holds the position after that batch); rejects with the signal's reason on
+ * abort, once checkpoints/last holds the position reached.
+ */
+export async function trainOneEpoch(
+  ctx: EpochContext,
+  settings: EpochSettings,
+  start: Position,
+  segmentStart: number,
+): Promise<TrainedEpoch | null> {
+  const { config, trainer, plan, saver } = ctx
+  const { epoch, phase } = settings
+  const startBatch = start.nextBatch
+  // A checkpoint written before the data/compute split lacks those sums.
+  const progress = start.progress !== null ? { ...emptyProgress(), ...start.progress } : emptyProgress()
+  const here = (nextBatch: number): Position => ({
+    epoch,
+    nextBatch,
+    progress: { ...progress, wallMs: progress.wallMs + performance.now() - segmentStart },
+  })
+  await saver.stopIfAborted(here(startBatch))
+
+  callNativeSync(() => trainer.setLr(settings.lr))
+  const partition = phase === 'co-division' ? await epochPartition(ctx, epoch, startBatch, progress) : null
+
+  const nTrain = plan.trainMembers.length
+  const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch)
+  // The epoch's samples in visiting order, gathered once: each batch is then
+  // a view (no per-sample work between steps), and the next batch can be
+  // announced to the addon, which builds its views while the step trains.
+  const ordered = orderedSamples(order.order, plan.trainMembers, plan.trainLabels, phase === 'co-division' ? ctx.codes : null)
+  for (let b = startBatch; b < order.batches; b++) {
+    const { indices, labels, codes } = batchOf(ordered, order.batchSize, b)
+    const next = b + 1 < order.batches ? batchOf(ordered, order.batchSize, b + 1) : null
+    const t0 = performance.now()
+    let step: BindingStepResult
+    if (codes !== null) {
+      step = await callNative(() =>
+        trainer.coDivisionStep(
+          ctx.dataset,
+          indices,
+          labels,
+          codes,
+          epoch,
+          settings.lambda!,
+          config.man.omega,
+          config.man.gamma,
+          next?.indices,
+          next?.codes,
+        ),
+      )
+    } else {
+      step = await callNative(() => trainer.warmupStep(ctx.dataset, indices, labels, epoch, next?.indices))
+    }
+    addStep(progress, step, indices.length, performance.now() - t0)
+
+    const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, indices.length, step))
+    if (isStop(control)) {
+      await saver.save('last', here(b + 1))
+      await appendEvent(saver.runDir, { event: 'stop', epoch, batch: b + 1, by: 'onBatch' })
+      return null
+    }
+    await saver.stopIfAborted(here(b + 1))
+  }
+  return { progress, partition }
+}
