@@ -118,6 +118,10 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
       reporter.onBatch(info)
     },
     onEpoch: reporter.onEpoch,
+    onWarning: (message: string) => {
+      if (out.json) out.event({ type: 'warning', message })
+      out.log(`man-fer: warning: ${message}`)
+    },
   }
   const started = performance.now()
   let result: TrainResult

@@ -9,7 +9,7 @@ import type { DatasetIndex } from '../data/types.ts'
 import { callNative, callNativeSync, ConfigError, ManError } from '../errors.ts'
 import type { BindingDataset } from '../native/binding.ts'
 import { getBinding } from '../native/index.ts'
-import { withoutFailures } from './data-plan.ts'
+import { checkClasses, checkIndex, withoutFailures } from './data-plan.ts'
 import type { TrainOptions } from './types.ts'
 
 export interface Datasets {
@@ -26,7 +26,12 @@ async function loadIndex(config: ManConfig, options: TrainOptions): Promise<{ in
   if (config.data.path === undefined) {
     throw new ConfigError(['Invalid value for option data.path: required (or pass options.dataset)'])
   }
-  return loadDataset({ path: config.data.path, format: config.data.format, skipBad: config.data.skipBad })
+  return loadDataset({
+    path: config.data.path,
+    format: config.data.format,
+    skipBad: config.data.skipBad,
+    maxClasses: config.data.maxClasses,
+  })
 }
 
 function createDatasets(index: DatasetIndex, config: ManConfig): Pick<Datasets, 'train' | 'test'> {
@@ -39,6 +44,8 @@ function createDatasets(index: DatasetIndex, config: ManConfig): Pick<Datasets, 
     seed: config.train.seed,
     cacheBytes: Math.floor((budget * n) / Math.max(1, nTrain + nTest)),
     threads: config.runtime.dataThreads,
+    maxImageBytes: config.data.maxImageMB * 1024 * 1024,
+    maxImagePixels: config.data.maxImagePixels,
   })
   return {
     train: callNativeSync(() => binding.Dataset.fromPaths(index.train.paths, options(nTrain))),
@@ -50,6 +57,9 @@ function createDatasets(index: DatasetIndex, config: ManConfig): Pick<Datasets, 
 export async function openDatasets(config: ManConfig, options: TrainOptions): Promise<Datasets> {
   const loaded = await loadIndex(config, options)
   const index = loaded.index
+  // Before the slow decoding scan: a label typo or an empty class is a minute cheaper to hear about.
+  checkIndex(index)
+  checkClasses(index, config.data)
   const opened = createDatasets(index, config)
   const trainFailures = await callNative(() => opened.train.scan())
   const testFailures = await callNative(() => opened.test.scan())

@@ -80,6 +80,21 @@ async function epochPartition(ctx: EpochContext, epoch: number, startBatch: numb
   return saved.counts
 }
 
+/**
+ * Stops a run whose loss is no longer a number: the weights just stepped are
+ * unusable, so nothing is saved and checkpoints/last keeps the last good state.
+ */
+async function diverged(ctx: EpochContext, settings: EpochSettings, batch: number, loss: number): Promise<never> {
+  const { saver } = ctx
+  await appendEvent(saver.runDir, { event: 'diverged', epoch: settings.epoch, batch, loss: String(loss), lr: settings.lr })
+  const kept = saver.savedAt === null ? '' : `; ${saver.path('last')} keeps the last good state (${saver.savedAt})`
+  throw new ManError(
+    'ERR_MAN_DIVERGED',
+    `training diverged: the loss is ${loss} at epoch ${settings.epoch}, batch ${batch} (lr ${Number(settings.lr.toPrecision(4))})${kept}; ` +
+      'lower train.lr, or check the data and the pretrained weights',
+  )
+}
+
 function batchOf(ordered: OrderedSamples, batchSize: number, b: number) {
   const start = b * batchSize
   const end = Math.min(ordered.indices.length, start + batchSize)
@@ -146,6 +161,7 @@ export async function trainOneEpoch(
     } else {
       step = await callNative(() => trainer.warmupStep(ctx.dataset, indices, labels, epoch, next?.indices))
     }
+    if (!Number.isFinite(step.loss)) await diverged(ctx, settings, b + 1, step.loss)
     addStep(progress, step, indices.length, performance.now() - t0)
 
     const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, indices.length, step))

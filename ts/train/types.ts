@@ -79,6 +79,13 @@ export type CallbackControl = void | undefined | 'stop' | { stop?: boolean }
 export interface TrainOptions {
   onEpoch?: (summary: EpochSummary) => CallbackControl | Promise<CallbackControl>
   onBatch?: (info: BatchInfo) => CallbackControl | Promise<CallbackControl>
+  /**
+   * Things the run did on its own that the user should know: a half-made
+   * directory cleared, temp files of interrupted writes removed, a resume
+   * from an older checkpoint because `last` was unusable. Also written to
+   * metrics.jsonl as 'warning' events.
+   */
+  onWarning?: (message: string) => void
   /** Stops at the next batch boundary, writes checkpoints/last, rejects with `signal.reason`. */
   signal?: AbortSignal
   /** A run directory to continue, at the exact epoch and batch where it stopped. */
