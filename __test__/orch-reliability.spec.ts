@@ -34,7 +34,7 @@ function lossAtStep(fake: FakeBinding, n: number, loss: number): void {
     const trainer = create(options) as BindingTrainer & Record<string, unknown>
     let steps = 0
     for (const method of ['warmupStep', 'coDivisionStep'] as const) {
-      const step = trainer[method].bind(trainer) as (...args: unknown[]) => Promise<Record<string, unknown>>
+      const step = trainer[method].bind(trainer) as unknown as (...args: unknown[]) => Promise<Record<string, unknown>>
       trainer[method] = (async (...args: unknown[]) => {
         const result = await step(...args)
         return ++steps === n ? { ...result, loss } : result

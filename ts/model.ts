@@ -13,6 +13,7 @@ import { getBinding } from './native/index.ts'
 import { readCheckpointMeta } from './train/checkpoint.ts'
 import { argmaxRows, score, type Scores } from './train/evaluation.ts'
 import { checkpointPath, exists } from './train/run-dir.ts'
+import { assertSafetensorsComplete } from './train/safetensors-meta.ts'
 import { argumentError, describe } from './util/arguments.ts'
 
 export interface LoadModelOptions {
@@ -150,10 +151,16 @@ async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<s
   }
   if (!stat.isDirectory()) return target
   const order = which === 'best' ? (['best', 'last'] as const) : (['last'] as const)
+  const unusable: string[] = []
   for (const name of order) {
     const file = checkpointPath(target, name)
-    if (await exists(file)) return file
+    if (!(await exists(file))) continue
+    // A damaged best (cut short by a full disk or a bad copy) falls back to last.
+    const why = await assertSafetensorsComplete(file).then(() => null, (err: Error) => err.message)
+    if (why === null) return file
+    unusable.push(why)
   }
+  if (unusable.length > 0) throw new ManError('ERR_MAN_RUN_DIR', `${target} holds no intact checkpoint: ${unusable.join('; ')}`)
   throw new ManError('ERR_MAN_RUN_DIR', `${target} holds no checkpoint (${order.map((n) => `checkpoints/${n}.safetensors`).join(' or ')})`)
 }
 
