@@ -14,6 +14,7 @@ import { setBinding } from '../ts/native/index.ts'
 import { readCheckpointMeta } from '../ts/train/checkpoint.ts'
 import { checkpointPath } from '../ts/train/run-dir.ts'
 import { acquireRunLock } from '../ts/train/run-lock.ts'
+import { loadModel } from '../ts/model.ts'
 import { resumeTrain, train } from '../ts/train/train.ts'
 import { FakeBinding } from './fake-binding.ts'
 import { readTree } from './helpers/cli.ts'
@@ -178,4 +179,17 @@ test.serial('train() refuses malformed options with ERR_MAN_ARGUMENT', async (t)
     t.is(err!.code, 'ERR_MAN_ARGUMENT')
     t.regex(err!.message, message)
   }
+})
+
+test.serial('loadModel takes last when best is damaged, and names both when neither is whole', async (t) => {
+  install()
+  const dir = await tempDir(t)
+  await train(tinyConfig(dir, { train: { epochs: 1 } }), { dataset: index() })
+  await fs.truncate(checkpointPath(dir, 'best'), 10)
+  const model = await loadModel(dir)
+  t.is(model.checkpoint, checkpointPath(dir, 'last'))
+  await fs.writeFile(checkpointPath(dir, 'last'), Buffer.alloc(8))
+  const err = await t.throwsAsync(loadModel(dir), { instanceOf: ManError })
+  t.is(err!.code, 'ERR_MAN_RUN_DIR')
+  t.regex(err!.message, /holds no intact checkpoint: .*best\.safetensors: .*; .*last\.safetensors: /)
 })
