@@ -1,26 +1,10 @@
 /** Whole-file writes that never leave a half-written file behind (temp file, fsync, rename). */
-import { copyFile, link, open, rename, rm } from 'node:fs/promises'
+import { copyFile, open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { ManError } from '../errors.ts'
 
 function tempNameFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
-}
-
-/**
- * Makes `to` a second name of the file `from` (a copy where hard links are
- * not possible), replacing `to` atomically. `from` must not change afterwards
- * except by being replaced through a rename, as atomic writes do.
- */
-export async function linkFileAtomic(from: string, to: string): Promise<void> {
-  const tmp = tempNameFor(to)
-  try {
-    await link(from, tmp).catch(() => copyFile(from, tmp))
-    await rename(tmp, to)
-  } catch (err) {
-    await rm(tmp, { force: true })
-    throw new ManError('ERR_MAN_IO', `cannot write ${to}: ${(err as Error).message}`, { cause: err })
-  }
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
