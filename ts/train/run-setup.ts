@@ -1,8 +1,10 @@
 /**
- * Everything before the first epoch: the run directory checked (a new run
- * must not overwrite one, a resumed one must match its configuration), the
- * datasets opened, the trainer created, and then either a fresh run
- * directory written or checkpoints/last restored.
+ * Everything before the first epoch: the run directory locked and checked (a
+ * new run must not overwrite one, and clears what a failed start left; a
+ * resumed one must match its configuration), the datasets opened, the
+ * trainer created, and then either a fresh run directory written (undone if
+ * the start fails before its first checkpoint) or the newest intact
+ * checkpoint restored.
  */
 import path from 'node:path'
 
