@@ -7,7 +7,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Uint32Array};
 use napi_derive::napi;
 
-use man_core::data::{Dataset, PipelineOptions};
+use man_core::data::{Dataset, ImageLimits, PipelineOptions};
 use man_core::ManError;
 
 use crate::args;
@@ -19,6 +19,10 @@ pub struct BindingDatasetOptions {
     pub seed: f64,
     pub cache_bytes: f64,
     pub threads: f64,
+    /// Bytes of one encoded image; default 64 MiB.
+    pub max_image_bytes: Option<f64>,
+    /// Width × height of one image, checked before decoding; default 40 megapixels.
+    pub max_image_pixels: Option<f64>,
 }
 
 #[napi(object)]
@@ -37,6 +41,15 @@ fn pipeline_options(o: &BindingDatasetOptions) -> man_core::Result<PipelineOptio
     })
 }
 
+fn image_limits(o: &BindingDatasetOptions) -> man_core::Result<ImageLimits> {
+    let defaults = ImageLimits::default();
+    let max = (1u64 << 53) - 1;
+    Ok(ImageLimits {
+        max_file_bytes: o.max_image_bytes.map_or(Ok(defaults.max_file_bytes), |v| args::uint("maxImageBytes", v, max))?,
+        max_pixels: o.max_image_pixels.map_or(Ok(defaults.max_pixels), |v| args::uint("maxImagePixels", v, max))?,
+    })
+}
+
 #[napi(js_name = "Dataset")]
 pub struct JsDataset {
     pub(crate) inner: Arc<Dataset>,
@@ -48,8 +61,9 @@ impl JsDataset {
     pub fn from_paths(paths: Vec<String>, options: BindingDatasetOptions) -> napi::Result<Self> {
         run_sync(|| {
             let opts = pipeline_options(&options)?;
+            let limits = image_limits(&options)?;
             let paths = paths.into_iter().map(PathBuf::from).collect();
-            Ok(JsDataset { inner: Arc::new(Dataset::from_paths(paths, opts)?) })
+            Ok(JsDataset { inner: Arc::new(Dataset::from_paths(paths, opts)?.with_limits(limits)) })
         })
     }
 
@@ -68,8 +82,9 @@ impl JsDataset {
                 )));
             }
             let opts = pipeline_options(&options)?;
+            let limits = image_limits(&options)?;
             let items = names.into_iter().zip(buffers.iter().map(|b| b.to_vec())).collect();
-            Ok(JsDataset { inner: Arc::new(Dataset::from_buffers(items, opts)?) })
+            Ok(JsDataset { inner: Arc::new(Dataset::from_buffers(items, opts)?.with_limits(limits)) })
         })
     }
 

@@ -22,12 +22,56 @@ impl Rgb8 {
     }
 }
 
-/// Decodes an encoded JPEG/PNG; `name` labels the error.
-pub fn decode_rgb8(name: &str, bytes: &[u8]) -> Result<Rgb8> {
+/// What one image may cost before it is decoded: a 190 KB PNG can declare
+/// 14000×14000 pixels (560 MB decoded), and a listed "image" can be a 20 GB
+/// sparse file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageLimits {
+    /// Bytes of one encoded image file.
+    pub max_file_bytes: u64,
+    /// Width × height, read from the header before anything is decoded.
+    pub max_pixels: u64,
+}
+
+impl Default for ImageLimits {
+    /// 64 MiB per file and 40 megapixels (a 7300×5500 photo; 120 MB as RGB):
+    /// far beyond any face crop, far below what hurts a training machine.
+    fn default() -> Self {
+        ImageLimits { max_file_bytes: 64 << 20, max_pixels: 40_000_000 }
+    }
+}
+
+/// Decodes an encoded JPEG/PNG; `name` labels the error. The image's size is
+/// read from its header and checked against `max_pixels` before decoding.
+pub fn decode_rgb8(name: &str, bytes: &[u8], max_pixels: u64) -> Result<Rgb8> {
     if is_truncated_jpeg(bytes) {
         return Err(ManError::decode(name, "truncated JPEG (no end-of-image marker after the last scan)"));
     }
-    let img = image::load_from_memory(bytes).map_err(|e| ManError::decode(name, e))?;
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| ManError::decode(name, e))
+    };
+    let (w, h) = reader()?.into_dimensions().map_err(|e| ManError::decode(name, e))?;
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels {
+        return Err(ManError::decode(
+            name,
+            format!(
+                "{w}×{h} pixels ({:.1} megapixels) is over the limit of {:.1} megapixels per image (maxImagePixels); \
+                 not decoded",
+                pixels as f64 / 1e6,
+                max_pixels as f64 / 1e6
+            ),
+        ));
+    }
+    let mut limits = image::Limits::default();
+    // The header's size, so a decoder cannot be talked into more; room for an
+    // RGBA or 16-bit intermediate and the decoder's own buffers.
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    limits.max_alloc = Some(pixels.saturating_mul(8).saturating_add(16 << 20));
+    let mut decoder = reader()?;
+    decoder.limits(limits);
+    let img = decoder.decode().map_err(|e| ManError::decode(name, e))?;
     let rgb = img.into_rgb8();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
     if w == 0 || h == 0 {

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::{ManError, Result};
 use cache::{ImageStore, Source};
+pub use image::ImageLimits;
 use normalise::Normaliser;
 pub use normalise::{IMAGENET_MEAN, IMAGENET_STD};
 use views::Scratch;
@@ -109,6 +110,12 @@ impl Dataset {
         let store = ImageStore::new(sources, opts.cache_bytes);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Dataset { id, store, opts, norm: Normaliser::imagenet(), pool })
+    }
+
+    /// Replaces the default [`ImageLimits`] (before any image is read).
+    pub fn with_limits(mut self, limits: ImageLimits) -> Self {
+        self.store.set_limits(limits);
+        self
     }
 
     /// Tells datasets apart (a batch prepared ahead for one is not used for another).

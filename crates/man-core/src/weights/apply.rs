@@ -97,8 +97,15 @@ pub fn apply_tensors(vs: &nn::VarStore, tensors: &[RawTensor]) -> Result<Weights
             )));
         }
     }
+    let mut sources = Vec::with_capacity(plan.len());
     for (t, shape, var) in plan {
         let src = Tensor::f_from_data_size(&t.data, &shape, t.dtype.kind())?;
+        if crate::finite::has_non_finite(&src)? {
+            return Err(ManError::Weights(format!("{} holds NaN or infinite values: not usable as weights", t.name)));
+        }
+        sources.push((src, var));
+    }
+    for (src, var) in sources {
         let mut dst = var.shallow_clone();
         tch::no_grad(|| dst.f_copy_(&src))?;
         report.loaded += 1;
