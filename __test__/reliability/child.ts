@@ -26,7 +26,7 @@ export interface ChildRun {
 }
 
 export interface ChildOptions {
-  /** Killed (SIGKILL) after this long; default 120 s. */
+  /** Killed (SIGKILL) after this long (a hang detector, generous for loaded machines); default 300 s. */
   timeoutMs?: number
   env?: NodeJS.ProcessEnv
   /** Called once the child is running, e.g. to signal it at a chosen moment. */
@@ -51,7 +51,7 @@ export async function runScript(script: string, args: string[], options: ChildOp
   const timer = setTimeout(() => {
     timedOut = true
     child.kill('SIGKILL')
-  }, options.timeoutMs ?? 120_000)
+  }, options.timeoutMs ?? 300_000)
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk
     pending += chunk

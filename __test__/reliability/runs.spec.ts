@@ -12,7 +12,7 @@ import path from 'node:path'
 
 import { assertSafetensorsComplete } from '../../ts/train/safetensors-meta.ts'
 import { runCli, summary, type ChildRun } from './child.ts'
-import { fingerprint, goodRun, PEAK_TRAINING_MB, TINY, type GoodRun } from './fixtures.ts'
+import { fingerprint, goodRun, PEAK_MODEL_MB, TINY, type GoodRun } from './fixtures.ts'
 
 const test = anyTest as TestFn<{ root: string; good: GoodRun }>
 
@@ -30,7 +30,7 @@ type Ctx = ExecutionContext<{ root: string; good: GoodRun }>
 async function assertBounded(t: Ctx, r: ChildRun) {
   t.false(r.timedOut, summary(r))
   t.log(`exit ${r.code ?? r.signal}, peak ${r.peakMB?.toFixed(0)} MiB, ${(r.ms / 1000).toFixed(1)} s`)
-  if (r.peakMB !== null) t.true(r.peakMB < PEAK_TRAINING_MB, `peak ${r.peakMB.toFixed(0)} MiB, bound ${PEAK_TRAINING_MB} MiB`)
+  if (r.peakMB !== null) t.true(r.peakMB < PEAK_MODEL_MB, `peak ${r.peakMB.toFixed(0)} MiB, bound ${PEAK_MODEL_MB} MiB`)
   t.deepEqual(await fingerprint(t.context.good.runDir), t.context.good.print, 'the good run is intact')
 }
 
