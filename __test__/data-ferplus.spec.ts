@@ -6,24 +6,10 @@ import { parsePixels } from '../ts/data/ferplus.ts'
 import { encodeGreyPng } from '../ts/data/png.ts'
 import { ManError } from '../ts/errors.ts'
 import { tempDir, writeTree } from './fixtures-helpers/data-trees.ts'
-
-const HEADER_NEW = 'Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF'
-
-/** 48×48 pixels as fer2013.csv writes them, every value `v` except the first, which is `first`. */
-function pixelText(v: number, first = v): string {
-  return [first, ...new Array(48 * 48 - 1).fill(v)].join(' ')
-}
-
-/** One row per [usage, name, votes, pixel value]: fer2013.csv and fer2013new.csv in the same order. */
-function ferplusFiles(rows: Array<[string, string, number[], number]>): Record<string, string> {
-  return {
-    'fer2013.csv': ['emotion,pixels,Usage', ...rows.map(([usage, , , v], i) => `${i % 7},${pixelText(v, i)},${usage}`)].join('\n') + '\n',
-    'fer2013new.csv': [HEADER_NEW, ...rows.map(([usage, name, votes]) => `${usage},${name},${votes.join(',')}`)].join('\n') + '\n',
-  }
-}
+import { ferplusFiles, pixelText, type FerRow } from './fixtures-helpers/fer-files.ts'
 
 //                         neu hap sur sad ang dis fea con unk NF
-const ROWS: Array<[string, string, number[], number]> = [
+const ROWS: FerRow[] = [
   ['Training', 'fer0000000.png', [4, 0, 0, 1, 3, 2, 0, 0, 0, 0], 10], // 4 of 9 after dropping the single vote: no majority
   ['Training', 'fer0000001.png', [6, 0, 1, 1, 0, 0, 0, 0, 2, 0], 20], // neutral 6 of 8
   ['Training', 'fer0000002.png', [0, 10, 0, 0, 0, 0, 0, 0, 0, 0], 30], // happiness, unanimous
