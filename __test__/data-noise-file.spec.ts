@@ -87,3 +87,10 @@ test("a dataset's own validation split is held out of training; validationSplit 
   const err = t.throws(() => planData(withVal, resolveConfig({ data: { validationSplit: 0.25 } })), { instanceOf: ManError })
   t.regex(err.message, /data\.validationSplit: the rafdb dataset has its own validation split/)
 })
+
+test('the dataset options have no defaults in the resolved config, so runs made before them resume (same config hash)', (t) => {
+  const c = resolveConfig({})
+  t.deepEqual(Object.keys(c.data).sort(), ['format', 'skipBad', 'validationSplit'])
+  t.deepEqual(Object.keys(c.noise).sort(), ['rate', 'seed'])
+  t.false('sampler' in c.train)
+})

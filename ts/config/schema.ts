@@ -27,7 +27,8 @@ export const dataSchema = z
       .max(8)
       .optional()
       .describe("AffectNet protocol: 8 classes, or 7 without Contempt (default 8)"),
-    crop: z.boolean().default(false).describe('AffectNet: cut each image to the face box of its manifest row (for the uncropped originals)'),
+    // No defaults on the options added after the first release: a run's config hash (resume) stays what it was.
+    crop: z.boolean().optional().describe('AffectNet: cut each image to the face box of its manifest row, for the uncropped originals (default false)'),
   })
   .prefault({})
 
@@ -65,8 +66,8 @@ export const trainSchema = z
     seed: seed().default(0).describe('seed of weights, data order, augmentation and the validation split'),
     sampler: z
       .enum(['shuffle', 'balanced'])
-      .default('shuffle')
-      .describe("'shuffle': each sample once an epoch; 'balanced': classes drawn equally often (with replacement)"),
+      .optional()
+      .describe("'shuffle' (default): each sample once an epoch; 'balanced': classes drawn equally often (with replacement)"),
   })
   .prefault({})
 

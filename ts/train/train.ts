@@ -102,7 +102,7 @@ async function loadIndex(config: ManConfig, options: TrainOptions): Promise<{ in
     path: config.data.path,
     format: config.data.format,
     skipBad: config.data.skipBad,
-    crop: config.data.crop,
+    crop: config.data.crop ?? false,
     ...(config.data.classes !== undefined ? { classes: config.data.classes as 7 | 8 } : {}),
   })
 }
