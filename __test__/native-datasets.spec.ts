@@ -7,7 +7,9 @@ import test from 'ava'
 import { encodeGreyPng } from '../ts/data/png.ts'
 import { callNative, callNativeSync } from '../ts/errors.ts'
 import { getBinding } from '../ts/native/index.ts'
-import { tempDir } from './fixtures-helpers/data-trees.ts'
+import { train } from '../ts/train/train.ts'
+import { tempDir, writeTree } from './fixtures-helpers/data-trees.ts'
+import { ferplusFiles, type FerRow } from './fixtures-helpers/fer-files.ts'
 
 const MEAN = [0.485, 0.456, 0.406]
 const STD = [0.229, 0.224, 0.225]
@@ -69,4 +71,27 @@ test('a face box outside the image is a decode failure naming the file; a wrong 
   t.regex(err!.message, /crops has 3 numbers for 1 images; it needs 4 per image/)
   const buffers = t.throws(() => callNativeSync(() => b.Dataset.fromBuffers([halves()], ['x.png'], { ...options, crops: [0, 0, 4, 4] })))
   t.regex(buffers!.message, /crops applies to fromPaths only/)
+})
+
+test('one epoch on a tiny FERPlus set, pixels from the CSV, PublicTest selecting the best epoch', async (t) => {
+  const root = await tempDir(t)
+  const rows: FerRow[] = Array.from({ length: 14 }, (_, i) => {
+    const usage = i < 8 ? 'Training' : i < 11 ? 'PublicTest' : 'PrivateTest'
+    const votes = new Array(10).fill(0)
+    votes[i % 3] = 8
+    votes[9] = 2
+    return [usage, `fer${String(i).padStart(7, '0')}.png`, votes, 40 + 60 * (i % 3)]
+  })
+  await writeTree(root, ferplusFiles(rows))
+  const result = await train({
+    data: { path: root },
+    train: { epochs: 1, warmup: 1, batchSize: 4, imageSize: 16, seed: 1 },
+    runtime: { device: 'cpu', threads: 1, dataThreads: 1 },
+    out: join(root, 'run'),
+  })
+  t.is(result.epochsCompleted, 1)
+  t.is(result.best?.selectedBy, 'validation')
+  t.is(result.history[0]!.samples, 8)
+  t.is(result.history[0]!.validation?.size, 3)
+  t.is(result.history[0]!.test.size, 3)
 })
