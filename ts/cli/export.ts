@@ -80,7 +80,8 @@ export async function exportCommand(argv: string[], out: Output): Promise<number
     return 0
   }
   const what = info.network === 'ensemble' ? 'ensemble of 2 ResNet-18s' : `ResNet-18 (network ${info.network})`
-  out.data(`${path.relative(process.cwd(), result.file) || result.file}: ${(result.bytes / 1e6).toFixed(1)} MB, ${what}, ` +
+  const rel = path.relative(process.cwd(), result.file)
+  out.data(`${rel === '' || rel.startsWith('..') ? result.file : rel}: ${(result.bytes / 1e6).toFixed(1)} MB, ${what}, ` +
     `${info.classNames.length} classes, input images [N,3,${info.imageSize},${info.imageSize}], output logits, opset ${result.opset}`)
   return 0
 }

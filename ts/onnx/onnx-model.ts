@@ -14,8 +14,19 @@ import { parseMetadata, type OnnxModelInfo } from './metadata.ts'
 import { decodeRgb8, testView } from './preprocess.ts'
 import { decodeModel } from './schema.ts'
 
-type Ort = typeof import('onnxruntime-node')
-type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>
+/**
+ * The part of onnxruntime-node this file uses, declared here so that
+ * man-fer's published types do not depend on a package users may not install.
+ */
+interface Session {
+  readonly inputNames: readonly string[]
+  readonly outputNames: readonly string[]
+  run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown } | undefined>>
+}
+interface Ort {
+  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown
+  InferenceSession: { create(model: Uint8Array, options: { intraOpNumThreads: number; graphOptimizationLevel: 'all' }): Promise<Session> }
+}
 
 export interface LoadOnnxModelOptions {
   /** Only 'auto' and 'cpu': the model runs on ONNX Runtime's CPU provider. */
@@ -28,7 +39,7 @@ export interface LoadOnnxModelOptions {
 
 async function onnxRuntime(): Promise<Ort> {
   try {
-    return await import('onnxruntime-node')
+    return (await import('onnxruntime-node')) as unknown as Ort
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
       throw new ManError('ERR_MAN_ONNX', 'running an .onnx model needs the onnxruntime-node package: npm install onnxruntime-node', { cause: err })
@@ -103,8 +114,10 @@ export class OnnxModel implements Model {
       const batch = new this.ort.Tensor('float32', pixels.subarray(from * size, (from + n) * size), [n, 3, side, side])
       const result = await this.session.run({ images: batch })
       const logits = result.logits
-      if (logits === undefined || logits.data.length !== n * k) throw new ManError('ERR_MAN_SHAPE', `${this.checkpoint}: the model's 'logits' output is not ${n}×${k}`)
-      out.set(logits.data as Float32Array, from * k)
+      if (!(logits?.data instanceof Float32Array) || logits.data.length !== n * k) {
+        throw new ManError('ERR_MAN_SHAPE', `${this.checkpoint}: the model's 'logits' output is not float32 ${n}×${k}`)
+      }
+      out.set(logits.data, from * k)
     }
     return out
   }
