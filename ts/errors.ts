@@ -22,6 +22,7 @@ export type ManErrorCode =
   | 'ERR_MAN_LOCKED'
   /** A library function was called with an argument of the wrong type or value. */
   | 'ERR_MAN_ARGUMENT'
+  | 'ERR_MAN_ONNX'
 
 export class ManError extends Error {
   readonly code: ManErrorCode

@@ -6,12 +6,15 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
-import type { DatasetIndex } from './data/types.ts'
+import { DATA_LIMITS } from './config/schema.ts'
+import type { DatasetIndex, DatasetSplit } from './data/types.ts'
 import { callNative, callNativeSync, ManError } from './errors.ts'
 import type { BindingDataset, BindingTrainer } from './native/binding.ts'
 import { getBinding } from './native/index.ts'
+import { loadOnnxModel } from './onnx/onnx-model.ts'
 import { readCheckpointMeta } from './train/checkpoint.ts'
 import { argmaxRows, score, type Scores } from './train/evaluation.ts'
+import { openSplit } from './train/open-split.ts'
 import { checkpointPath, exists } from './train/run-dir.ts'
 import { assertSafetensorsComplete } from './train/safetensors-meta.ts'
 import { argumentError, describe } from './util/arguments.ts'
@@ -51,9 +54,6 @@ export interface Model {
 }
 
 const PREDICT_CACHE_BYTES = 64 * 1024 * 1024
-/** The defaults of data.maxImageMB and data.maxImagePixels. */
-const DEFAULT_MAX_IMAGE_MB = 64
-const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
 
 type ImageInput = string | Uint8Array
 
@@ -86,34 +86,16 @@ class LoadedModel implements Model {
     return this.trainer.device
   }
 
-  /** One dataset of either kind; `at` gives each image's position in the caller's list, for messages. */
-  private open(images: ImageInput[], at: number[]): BindingDataset {
-    const binding = getBinding()
-    const options = { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0, ...this.limits }
-    if (typeof images[0] === 'string') {
-      return callNativeSync(() => binding.Dataset.fromPaths(images as string[], options))
-    }
-    const names = at.map((i) => `image #${i}`)
-    return callNativeSync(() => binding.Dataset.fromBuffers((images as Uint8Array[]).map(asBuffer), names, options))
+  private get datasetOptions() {
+    return { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0, ...this.limits }
   }
 
-  /** Probabilities of images of one kind, row-major; unreadable images are all named before any is classified. */
-  private async probabilitiesOf(images: ImageInput[], at: number[]): Promise<Float32Array> {
-    const k = this.classNames.length
-    const dataset = this.open(images, at)
-    const failures = await callNative(() => dataset.scan())
-    if (failures.length > 0) {
-      const shown = failures.slice(0, 10).map((f) => `  ${f.message.replace(/^ERR_MAN_[A-Z_]+: /, '')}`)
-      const more = failures.length > 10 ? [`  ... and ${failures.length - 10} more`] : []
-      const code = failures.every((f) => f.message.startsWith('ERR_MAN_IO')) ? 'ERR_MAN_IO' : 'ERR_MAN_DECODE'
-      throw new ManError(code, [`predict: ${failures.length} image(s) cannot be read:`, ...shown, ...more].join('\n'))
-    }
-    const indices = Uint32Array.from({ length: images.length }, (_, i) => i)
-    const prediction = await callNative(() => this.trainer.predict(dataset, indices, 'test', 0, this.batchSize, true))
-    if (prediction.probs === null || prediction.probs.length !== images.length * k) {
-      throw new ManError('ERR_MAN_SHAPE', `predict returned ${prediction.probs?.length ?? 0} probabilities for ${images.length} images × ${k} classes`)
-    }
-    return prediction.probs
+  /** Images of one kind; `at` gives each one's position in the caller's list, which names it in messages. */
+  private open(images: ImageInput[], at: number[]): BindingDataset {
+    const binding = getBinding()
+    if (typeof images[0] === 'string') return callNativeSync(() => binding.Dataset.fromPaths(images as string[], this.datasetOptions))
+    const names = at.map((i) => `image #${i}`)
+    return callNativeSync(() => binding.Dataset.fromBuffers((images as Uint8Array[]).map(asBuffer), names, this.datasetOptions))
   }
 
   /** N×C ensemble probabilities, in the order of `images` (paths and buffers may be mixed). */
@@ -123,10 +105,28 @@ class LoadedModel implements Model {
     for (const isPath of [true, false]) {
       const at = images.flatMap((x, i) => ((typeof x === 'string') === isPath ? [i] : []))
       if (at.length === 0) continue
-      const probs = await this.probabilitiesOf(at.map((i) => images[i]!), at)
+      const dataset = this.open(at.map((i) => images[i]!), at)
+      await assertReadable(dataset)
+      const probs = await this.datasetProbabilities(dataset, at.length)
       at.forEach((i, j) => out.set(probs.subarray(j * k, (j + 1) * k), i * k))
     }
     return out
+  }
+
+  /** N×C ensemble probabilities of a dataset split (its files, cropped where it says, or the images it carries). */
+  async splitProbabilities(split: DatasetSplit): Promise<Float32Array> {
+    if (split.paths.length === 0) return new Float32Array(0)
+    return this.datasetProbabilities(openSplit(getBinding(), split, this.datasetOptions), split.paths.length)
+  }
+
+  private async datasetProbabilities(dataset: BindingDataset, n: number): Promise<Float32Array> {
+    const k = this.classNames.length
+    const indices = Uint32Array.from({ length: n }, (_, i) => i)
+    const prediction = await callNative(() => this.trainer.predict(dataset, indices, 'test', 0, this.batchSize, true))
+    if (prediction.probs === null || prediction.probs.length !== n * k) {
+      throw new ManError('ERR_MAN_SHAPE', `predict returned ${prediction.probs?.length ?? 0} probabilities for ${n} images × ${k} classes`)
+    }
+    return prediction.probs
   }
 
   async predict(images: Array<string | Uint8Array>): Promise<ImagePrediction[]> {
@@ -142,7 +142,18 @@ class LoadedModel implements Model {
   }
 }
 
-async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
+/** Decodes every image once, and names all that cannot be read before any is classified. */
+async function assertReadable(dataset: BindingDataset): Promise<void> {
+  const failures = await callNative(() => dataset.scan())
+  if (failures.length === 0) return
+  const shown = failures.slice(0, 10).map((f) => `  ${f.message.replace(/^ERR_MAN_[A-Z_]+: /, '')}`)
+  const more = failures.length > 10 ? [`  ... and ${failures.length - 10} more`] : []
+  const code = failures.every((f) => f.message.startsWith('ERR_MAN_IO')) ? 'ERR_MAN_IO' : 'ERR_MAN_DECODE'
+  throw new ManError(code, [`predict: ${failures.length} image(s) cannot be read:`, ...shown, ...more].join('\n'))
+}
+
+/** The checkpoint file of a run directory (or the file itself). */
+export async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
   let stat
   try {
     stat = await fs.stat(target)
@@ -164,7 +175,11 @@ async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<s
   throw new ManError('ERR_MAN_RUN_DIR', `${target} holds no checkpoint (${order.map((n) => `checkpoints/${n}.safetensors`).join(' or ')})`)
 }
 
-/** Loads the model of a run directory (its best checkpoint by default) or of one checkpoint file. */
+/**
+ * Loads the model of a run directory (its best checkpoint by default), of one
+ * checkpoint file, or of an `.onnx` file from `exportOnnx` (run by ONNX
+ * Runtime, without libtorch; needs the onnxruntime-node package).
+ */
 function checkLoadOptions(target: unknown, options: unknown): asserts options is LoadModelOptions {
   if (typeof target !== 'string' || target === '') {
     throw argumentError('loadModel', `the first argument must be a run directory or checkpoint path, got ${describe(target)}`)
@@ -187,6 +202,7 @@ function checkLoadOptions(target: unknown, options: unknown): asserts options is
 
 export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOptions = {}): Promise<Model> {
   checkLoadOptions(runDirOrCheckpoint, options)
+  if (runDirOrCheckpoint.toLowerCase().endsWith('.onnx')) return loadOnnxModel(runDirOrCheckpoint, options)
   const file = path.resolve(await findCheckpoint(runDirOrCheckpoint, options.checkpoint ?? 'best'))
   const meta = await readCheckpointMeta(file)
   const binding = getBinding()
@@ -207,8 +223,8 @@ export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOp
   )
   await callNative(() => trainer.load(file))
   const limits = {
-    maxImageBytes: (options.maxImageMB ?? DEFAULT_MAX_IMAGE_MB) * 1024 * 1024,
-    maxImagePixels: options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS,
+    maxImageBytes: (options.maxImageMB ?? DATA_LIMITS.maxImageMB) * 1024 * 1024,
+    maxImagePixels: options.maxImagePixels ?? DATA_LIMITS.maxImagePixels,
   }
   return new LoadedModel(meta.classNames, meta.imageSize, file, trainer, options.batchSize ?? 64, limits)
 }
@@ -225,6 +241,7 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
   }
   let paths: string[]
   let labels: Int32Array
+  let split: DatasetSplit | null = null
   if ('test' in dataset) {
     const same =
       dataset.classNames.length === model.classNames.length && dataset.classNames.every((c, i) => c === model.classNames[i])
@@ -236,6 +253,7 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
     }
     paths = dataset.test.paths
     labels = dataset.test.labels
+    split = dataset.test
   } else {
     if (!Array.isArray(dataset.paths) || !(Array.isArray(dataset.labels) || dataset.labels instanceof Int32Array)) {
       throw argumentError('evaluate', 'dataset.paths must be an array of paths and dataset.labels an array of class indices')
@@ -249,8 +267,13 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
     if (!(labels[i]! >= 0 && labels[i]! < k)) throw new ManError('ERR_MAN_DATA', `${paths[i]}: label ${labels[i]} is outside 0..${k - 1}`)
   }
   let pred: Int32Array
-  if (model instanceof LoadedModel) pred = argmaxRows(await model.probabilities(paths), paths.length, k)
-  else pred = Int32Array.from(await model.predict(paths), (p) => p.index)
+  if (model instanceof LoadedModel) {
+    const probs = split === null ? await model.probabilities(paths) : await model.splitProbabilities(split)
+    pred = argmaxRows(probs, paths.length, k)
+  } else {
+    if (split?.crops) throw new ManError('ERR_MAN_DATA', 'evaluate: this model cannot crop images to face boxes; pass a model from loadModel')
+    pred = Int32Array.from(await model.predict(split?.images ?? paths), (p) => p.index)
+  }
   return score(pred, labels, model.classNames)
 }
 

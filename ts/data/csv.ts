@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
+import { DATA_LIMITS } from '../config/schema.ts'
 import { dataError } from './problems.ts'
 import type { Scan } from './scan.ts'
 import type { Split } from './types.ts'
@@ -45,10 +46,7 @@ interface Row {
 
 const INTEGER = /^-?\d+$/
 
-/** The most classes a listing may declare unless the caller says otherwise (data.maxClasses). */
-export const DEFAULT_MAX_CLASSES = 1000
-
-export async function scanCsv(csvPath: string, maxClasses = DEFAULT_MAX_CLASSES): Promise<Scan> {
+export async function scanCsv(csvPath: string, maxClasses: number = DATA_LIMITS.maxClasses): Promise<Scan> {
   let text: string
   try {
     text = await readFile(csvPath, 'utf8')

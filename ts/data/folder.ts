@@ -1,7 +1,9 @@
 /**
  * Image folders: `<root>/train/<class>/*.{jpg,jpeg,png}` and
- * `<root>/test/<class>/*`. Classes are the training folder names, sorted by
- * code point (locale-independent, so indices never depend on the machine).
+ * `<root>/test/<class>/*` (or `val/`, or `validation/`, as copies of data sets
+ * with a public validation split but no public test split name it). Classes
+ * are the training folder names, sorted by code point (locale-independent, so
+ * indices never depend on the machine).
  * Other files (READMEs, .DS_Store) are ignored; an entry with an image's name
  * that is not a regular file (a FIFO, a device, a link leaving the root) or
  * whose name is not UTF-8 is a problem, named.
@@ -43,7 +45,10 @@ async function listDir(dir: string): Promise<Listing> {
   return out
 }
 
-async function listSplit(root: string, split: Split): Promise<string[] | null> {
+/** The test split's folder name, in order of preference. */
+const TEST_FOLDERS = ['test', 'val', 'validation']
+
+async function listSplit(root: string, split: string): Promise<string[] | null> {
   try {
     return (await listDir(join(root, split))).dirs
   } catch (err) {
@@ -55,7 +60,16 @@ async function listSplit(root: string, split: Split): Promise<string[] | null> {
 export async function scanFolder(root: string): Promise<Scan> {
   const trainClasses = await listSplit(root, 'train')
   if (!trainClasses) throw dataError(`${root}: no train/ folder (expected train/<class>/ and test/<class>/)`)
-  const testClasses = (await listSplit(root, 'test')) ?? []
+  let testFolder = 'test'
+  let testClasses: string[] = []
+  for (const name of TEST_FOLDERS) {
+    const classes = await listSplit(root, name)
+    if (classes) {
+      testFolder = name
+      testClasses = classes
+      break
+    }
+  }
   const scan: Scan = {
     root,
     format: 'folder',
@@ -65,9 +79,10 @@ export async function scanFolder(root: string): Promise<Scan> {
     checkExistence: true,
   }
   const classIndex = new Map(trainClasses.map((c, i) => [c, i]))
-  for (const [split, classes] of [['train', trainClasses], ['test', testClasses]] as const) {
+  const splits: Array<[Split, string, string[]]> = [['train', 'train', trainClasses], ['test', testFolder, testClasses]]
+  for (const [split, folder, classes] of splits) {
     for (const name of classes) {
-      const dir = join(root, split, name)
+      const dir = join(root, folder, name)
       let images: string[]
       try {
         const listing = await listDir(dir)
@@ -86,7 +101,7 @@ export async function scanFolder(root: string): Promise<Scan> {
       }
       for (const image of images) {
         const path = join(dir, image)
-        scan.entries.push({ path, shown: join(split, name, image), label, split, file: path })
+        scan.entries.push({ path, shown: join(folder, name, image), label, split, file: path })
       }
     }
   }

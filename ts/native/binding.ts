@@ -40,6 +40,11 @@ export interface BindingDatasetOptions {
   maxImageBytes?: number
   /** Width × height of one image, read from its header before decoding; default 40 megapixels. */
   maxImagePixels?: number
+  /**
+   * fromPaths only: a face box per image, 4 numbers each (x, y, width, height in
+   * pixels of the file), applied after decoding; width 0 keeps the whole image.
+   */
+  crops?: number[]
 }
 
 export interface BindingDecodeFailure {

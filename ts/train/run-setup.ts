@@ -82,8 +82,8 @@ function warnCleared(runDir: string, cleared: string[], warn: Warn): void {
 }
 
 /** The datasets, the plan and a trainer with its saver, for a run in `runDir`. */
-async function prepare(runDir: string, config: ManConfig, options: TrainOptions): Promise<Omit<Run, 'position' | 'lock'>> {
-  const data = await openDatasets(config, options)
+async function prepare(runDir: string, config: ManConfig, options: TrainOptions, warn: Warn): Promise<Omit<Run, 'position' | 'lock'>> {
+  const data = await openDatasets(config, options, warn)
   const plan = planData(data.index, config)
   const trainer = callNativeSync(() => getBinding().Trainer.create(trainerOptions(config, plan.classNames.length)))
   const identity = {
@@ -105,7 +105,7 @@ async function setUpStart(runDir: string, config: ManConfig, options: TrainOptio
   const opened = held ?? (await openForStart(runDir))
   try {
     warnCleared(runDir, opened.cleared, warn)
-    const run = await prepare(runDir, config, options)
+    const run = await prepare(runDir, config, options, warn)
     const position = await startRun(run, config)
     return { ...run, position, lock: opened.lock }
   } catch (err) {
@@ -134,7 +134,7 @@ async function setUpResume(runDir: string, config: ManConfig, options: TrainOpti
     if (newest === undefined) throw noUsableCheckpoint(runDir, choice.unreadable)
     // Checked from the checkpoint's header before the slow dataset scan.
     await assertResumable(runDir, config, newest.meta)
-    const run = await prepare(runDir, config, options)
+    const run = await prepare(runDir, config, options, warn)
     const position = await resumeRun(run.saver, choice, warn)
     return { ...run, position, lock }
   } catch (err) {
@@ -209,6 +209,7 @@ async function startRun(run: Omit<Run, 'position' | 'lock'>, config: ManConfig):
     await writeJsonAtomic(path.join(runDir, NOISE_FILE), {
       rate: plan.noise.rate,
       seed: plan.noise.seed,
+      ...(plan.noise.file !== undefined ? { file: plan.noise.file } : {}),
       flipped: Array.from(plan.noise.flipped),
       names: Array.from(plan.noise.flipped, (i) => plan.trainPaths[i]),
     })
@@ -223,9 +224,10 @@ async function startRun(run: Omit<Run, 'position' | 'lock'>, config: ManConfig):
     train: plan.trainMembers.length,
     validation: plan.valMembers.length,
     test: plan.test.paths.length,
-    noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length },
+    noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length, file: plan.noise.file ?? null },
     pretrained: saver.pretrained,
     skipped: data.skipped,
+    dataNotes: data.notes,
   })
   const position: Position = { epoch: 1, nextBatch: 0, progress: null }
   await saver.save('last', position)

@@ -7,19 +7,21 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::image::{decode_rgb8, ImageLimits, Rgb8};
+use super::image::{crop_rgb8, decode_rgb8, FaceBox, ImageLimits, Rgb8};
 use crate::files::{format_bytes, read_regular_file};
 use crate::{ManError, Result};
 
 pub enum Source {
     Path(PathBuf),
+    /// An image file of which only the face box is kept (AffectNet's originals).
+    CroppedPath(PathBuf, FaceBox),
     Buffer { name: String, bytes: Vec<u8> },
 }
 
 impl Source {
     pub fn name(&self) -> String {
         match self {
-            Source::Path(p) => p.display().to_string(),
+            Source::Path(p) | Source::CroppedPath(p, _) => p.display().to_string(),
             Source::Buffer { name, .. } => name.clone(),
         }
     }
@@ -42,6 +44,11 @@ impl Source {
                     ));
                 }
                 decode_rgb8(name, bytes, limits.max_pixels)
+            }
+            Source::CroppedPath(p, face) => {
+                let bytes = read_regular_file(p, limits.max_file_bytes, "per image file (maxImageMB)")?;
+                let name = p.display().to_string();
+                crop_rgb8(&name, &decode_rgb8(&name, &bytes, limits.max_pixels)?, *face)
             }
         }
     }
