@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
 import { DATA_LIMITS } from './config/schema.ts'
+import { expectImageList } from './data/image-limits.ts'
 import type { DatasetIndex, DatasetSplit } from './data/types.ts'
 import { callNative, callNativeSync, ManError } from './errors.ts'
 import type { BindingDataset, BindingTrainer } from './native/binding.ts'
@@ -56,21 +57,6 @@ export interface Model {
 const PREDICT_CACHE_BYTES = 64 * 1024 * 1024
 
 type ImageInput = string | Uint8Array
-
-/** Refuses anything that is not a list of paths and byte buffers, naming the first bad entry. */
-function checkImages(images: unknown): asserts images is ImageInput[] {
-  if (!Array.isArray(images)) {
-    throw argumentError('predict', `images must be an array of file paths or encoded images, got ${describe(images)}`)
-  }
-  images.forEach((x: unknown, i) => {
-    if (typeof x === 'string' ? x === '' : !(x instanceof Uint8Array)) {
-      throw argumentError(
-        'predict',
-        `images[${i}] is ${describe(x)}; expected a file path (non-empty string) or encoded image bytes (Buffer or Uint8Array)`,
-      )
-    }
-  })
-}
 
 class LoadedModel implements Model {
   constructor(
@@ -130,7 +116,7 @@ class LoadedModel implements Model {
   }
 
   async predict(images: Array<string | Uint8Array>): Promise<ImagePrediction[]> {
-    checkImages(images)
+    expectImageList('predict', images)
     const k = this.classNames.length
     const probs = await this.probabilities(images)
     const best = argmaxRows(probs, images.length, k)

@@ -11,6 +11,7 @@ import { ConfigError, ManError } from '../errors.ts'
 import type { ImagePrediction, Model } from '../model.ts'
 import { argmaxRows } from '../train/evaluation.ts'
 import { parseMetadata, type OnnxModelInfo } from './metadata.ts'
+import { checkImagePixels, expectImageList, readImageFile } from '../data/image-limits.ts'
 import { decodeRgb8, testView } from './preprocess.ts'
 import { decodeModel } from './schema.ts'
 
@@ -87,17 +88,11 @@ export class OnnxModel implements Model {
     const out = new Float32Array(images.length * size)
     for (let i = 0; i < images.length; i++) {
       const item = images[i]!
-      let bytes: Uint8Array
-      if (typeof item === 'string') {
-        try {
-          bytes = await fs.readFile(item)
-        } catch (err) {
-          throw new ManError('ERR_MAN_IO', `cannot read ${item}: ${(err as Error).message}`, { cause: err })
-        }
-      } else {
-        bytes = item
-      }
-      testView(decodeRgb8(bytes, typeof item === 'string' ? item : `image #${i}`), side, out, i * size, this.info.mean, this.info.std)
+      // The addon's limits: regular files only, bounded size, pixels checked before decoding.
+      const bytes = typeof item === 'string' ? await readImageFile(item) : item
+      const name = typeof item === 'string' ? item : `image #${i}`
+      checkImagePixels(bytes, name)
+      testView(decodeRgb8(bytes, name), side, out, i * size, this.info.mean, this.info.std)
     }
     return out
   }
@@ -123,6 +118,7 @@ export class OnnxModel implements Model {
   }
 
   async predict(images: Array<string | Uint8Array>): Promise<ImagePrediction[]> {
+    expectImageList('predict', images)
     const k = this.classNames.length
     if (images.length === 0) return []
     const probs = softmaxRows(await this.logits(await this.inputs(images), images.length), images.length, k)
