@@ -1,6 +1,7 @@
 /**
  * `npm run faults`: kills a small training run (SIGKILL, no chance to clean
- * up) at random moments, a part of them while a checkpoint is being written,
+ * up) at random moments (after a random number of batches, a random part of
+ * the way to the next one), half of them while a checkpoint is being written,
  * then recovers it the way a user would (`man-fer train --resume DIR`, or the
  * original command when the kill came before the run directory existed), and
  * checks that the recovered run ends exactly where an uninterrupted one does:
@@ -71,19 +72,36 @@ interface Child {
   code: number | null
   signal: NodeJS.Signals | null
   stderr: string
+  /** When each training batch was reported (ms after the start). */
+  batchTimes: number[]
+  ms: number
 }
 
-/** Runs the CLI; `killAt` decides, given elapsed ms and whether a checkpoint write is under way, when to SIGKILL it. */
-function cli(args: string[], runDir: string, killAt?: (elapsedMs: number, writing: boolean) => boolean): Promise<Child> {
+/** What a running child has done so far, polled every 2 ms. */
+interface Progress {
+  elapsedMs: number
+  /** Training batches it has reported. */
+  batches: number
+  msSinceBatch: number
+  /** A checkpoint temp file exists (a write is under way). */
+  writing: boolean
+}
+
+/** Runs the CLI with --json; `killAt` decides from its progress when to SIGKILL it. */
+function cli(args: string[], runDir: string, killAt?: (p: Progress) => boolean): Promise<Child> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import=tsx', BIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
     const started = performance.now()
+    const batchTimes: number[] = []
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      for (const _ of c.matchAll(/"type":"batch"/g)) batchTimes.push(performance.now() - started)
+    })
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
     let timer: NodeJS.Timeout | undefined
     if (killAt !== undefined) {
       const checkpoints = path.join(runDir, 'checkpoints')
@@ -95,7 +113,9 @@ function cli(args: string[], runDir: string, killAt?: (elapsedMs: number, writin
         } catch {
           // Not created yet.
         }
-        if (killAt(performance.now() - started, writing)) {
+        const elapsedMs = performance.now() - started
+        const msSinceBatch = elapsedMs - (batchTimes.at(-1) ?? 0)
+        if (killAt({ elapsedMs, batches: batchTimes.length, msSinceBatch, writing })) {
           clearInterval(timer)
           child.kill('SIGKILL')
         }
@@ -104,7 +124,7 @@ function cli(args: string[], runDir: string, killAt?: (elapsedMs: number, writin
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearInterval(timer)
-      resolve({ code, signal, stderr })
+      resolve({ code, signal, stderr, batchTimes, ms: performance.now() - started })
     })
   })
 }
@@ -161,37 +181,48 @@ async function main(): Promise<void> {
   const command = (runDir: string) => ['train', '--data', data, ...TRAIN_FLAGS, '--out', runDir]
 
   const referenceDir = path.join(work, 'reference')
-  const t0 = performance.now()
   const reference = await cli(command(referenceDir), referenceDir)
-  const referenceMs = performance.now() - t0
   if (reference.code !== 0) throw new Error(`the uninterrupted run failed:\n${reference.stderr}`)
   const expected = await outcome(referenceDir)
-  process.stderr.write(`faults: uninterrupted run took ${(referenceMs / 1000).toFixed(1)} s; killing ${RUNS} runs\n`)
+  const times = reference.batchTimes
+  const batches = times.length
+  // The spans a random moment is drawn from: start → first batch (setup, the
+  // first checkpoint), then between batches (steps, co-division, evaluation,
+  // epoch checkpoints), then last batch → end (evaluation, final checkpoint).
+  const spans = [times[0]!, ...times.slice(1).map((t, i) => t - times[i]!), reference.ms - times.at(-1)!]
+  process.stdout.write(`uninterrupted run: ${batches} batches, ${(reference.ms / 1000).toFixed(1)} s; killing ${RUNS} runs\n`)
 
   let identical = 0
   let unusable = 0
+  let notKilled = 0
   for (let i = 1; i <= RUNS; i++) {
     const runDir = path.join(work, `run-${String(i).padStart(2, '0')}`)
     // Half of the kills land while a checkpoint is being written (the n-th
-    // write seen), the other half at a uniformly random moment of the run.
+    // write seen), the other half at a random moment: after a random number
+    // of reported batches, a random part of the reference's next span.
     const duringWrite = i % 2 === 0
     const writeNumber = 1 + Math.floor(rng.next() * 4)
-    // Past the first fifth: before it, node is still starting and nothing is written.
-    const at = (0.2 + 0.8 * rng.next()) * referenceMs
+    const afterBatches = Math.floor(rng.next() * (batches + 1))
+    const delay = rng.next() * spans[afterBatches]! * 0.9
     let writesSeen = 0
     let wasWriting = false
-    const killAt = (elapsed: number, writing: boolean) => {
-      if (writing && !wasWriting) writesSeen++
-      wasWriting = writing
-      return duringWrite ? writing && writesSeen >= writeNumber : elapsed >= at
+    const killAt = (p: Progress) => {
+      if (p.writing && !wasWriting) writesSeen++
+      wasWriting = p.writing
+      if (duringWrite) return p.writing && writesSeen >= writeNumber
+      if (p.batches < afterBatches) return false
+      return (afterBatches === 0 ? p.elapsedMs : p.msSinceBatch) >= delay
     }
     const killed = await cli(command(runDir), runDir, killAt)
-    const moment = duringWrite ? `during checkpoint write #${writeNumber}` : `at ${(at / 1000).toFixed(2)} s`
+    const moment = duringWrite
+      ? `during checkpoint write #${writeNumber}`
+      : `${(delay / 1000).toFixed(2)} s after ${afterBatches === 0 ? 'the start' : `batch ${afterBatches}`}`
     const left = await leftovers(runDir)
     let recovery: Child
     let how: string
     if (killed.signal !== 'SIGKILL') {
-      how = 'finished before the kill'
+      how = 'NOT KILLED (finished first)'
+      notKilled++
       recovery = killed
     } else if (existsSync(path.join(runDir, 'config.json'))) {
       how = 'train --resume'
@@ -205,16 +236,17 @@ async function main(): Promise<void> {
     if (!ok) unusable++
     if (same) identical++
     process.stdout.write(
-      `run ${String(i).padStart(2)}: killed ${moment.padEnd(28)} left [${left}]; ${how}: ` +
+      `run ${String(i).padStart(2)}: killed ${moment.padEnd(30)} left [${left}]; ${how}: ` +
         `${ok ? (same ? 'identical' : 'DIFFERENT') : `FAILED (exit ${recovery.code}): ${recovery.stderr.trim().split('\n').at(-1)}`}\n`,
     )
     if (!flags.keep) await fs.rm(runDir, { recursive: true, force: true })
   }
   process.stdout.write(`identical to the uninterrupted run: ${identical}/${RUNS}\n`)
   process.stdout.write(`directories left unusable: ${unusable}\n`)
+  if (notKilled > 0) process.stdout.write(`runs that finished before their kill (they test nothing): ${notKilled}\n`)
   if (flags.keep) process.stdout.write(`kept: ${work}\n`)
   else await fs.rm(work, { recursive: true, force: true })
-  process.exitCode = identical === RUNS && unusable === 0 ? 0 : 1
+  process.exitCode = identical === RUNS && unusable === 0 && notKilled === 0 ? 0 : 1
 }
 
 await main()
