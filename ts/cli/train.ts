@@ -10,7 +10,7 @@ import type { ManConfig } from '../config/index.ts'
 import { ManError } from '../errors.ts'
 import { checkpointPath, CONFIG_FILE, METRICS_FILE, PARTITIONS_DIR, readEvents, readJson, readPartition } from '../train/run-dir.ts'
 import { resumeTrain, train } from '../train/train.ts'
-import type { TrainResult } from '../train/types.ts'
+import type { PretrainedReport, TrainResult } from '../train/types.ts'
 import { PARTITION_NOISY } from '../native/binding.ts'
 import { parseArgs, renderHelp } from './args.ts'
 import { duration, pct } from './format.ts'
@@ -155,6 +155,16 @@ async function announceStart(runDir: string, out: Output): Promise<void> {
   ]
   if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
   out.log(`man-fer: ${parts.join(', ')}`)
+  const pretrained = start.pretrained as PretrainedReport | null | undefined
+  if (pretrained) out.log(`man-fer: ${describePretrained(pretrained)}`)
+}
+
+function describePretrained(p: PretrainedReport): string {
+  const head =
+    p.headInitialised.length > 0
+      ? `head ${p.headInitialised.join(', ')} initialised (the file has no head for this class count)`
+      : 'head loaded too'
+  return `pretrained ${p.path}: ${p.loaded} tensors loaded into both networks, ${head}`
 }
 
 interface Suspicious {
@@ -197,6 +207,7 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
       bestMeanClassAccuracy: result.history.find((h) => h.epoch === result.best?.epoch)?.test.meanClassAccuracy ?? null,
       noiseDetection: last?.noiseDetection ?? null,
       checkpoints: result.checkpoints,
+      pretrained: result.pretrained,
       metrics,
       suspicious: suspicious === null ? null : { ...suspicious, names: suspicious.names.slice(0, JSON_SUSPICIOUS) },
       wallMs,

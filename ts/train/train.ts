@@ -65,6 +65,8 @@ export interface RunInfo {
   imageSize: number
   method: ManConfig['method']
   dataset: { root: string; format: string; train: number; validation: number; test: number }
+  /** The backbone both networks started from; null when they started from their initialisation. */
+  pretrained: PretrainedReport | null
 }
 
 function isStop(control: CallbackControl): boolean {
@@ -248,6 +250,10 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     await reconcileEvents(runDir, history)
     await appendEvent(runDir, { event: 'resume', epoch: position.epoch, batch: position.nextBatch + 1 })
   } else {
+    // Before anything is written: a weights file that does not fit leaves no run behind.
+    if (config.model.pretrained !== undefined) {
+      pretrained = await loadPretrained(trainer, path.resolve(config.model.pretrained))
+    }
     await createRunDir(runDir)
     await writeJsonAtomic(path.join(runDir, CONFIG_FILE), { ...config, out: runDir })
     const info: RunInfo = {
@@ -261,6 +267,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
         validation: plan.valMembers.length,
         test: plan.test.paths.length,
       },
+      pretrained,
     }
     await writeJsonAtomic(path.join(runDir, RUN_FILE), info)
     await writePartitionNames(runDir, plan.trainNames)
@@ -271,9 +278,6 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
         flipped: Array.from(plan.noise.flipped),
         names: Array.from(plan.noise.flipped, (i) => plan.trainPaths[i]),
       })
-    }
-    if (config.model.pretrained !== undefined) {
-      pretrained = await loadPretrained(trainer, path.resolve(config.model.pretrained))
     }
     await appendEvent(runDir, {
       event: 'start',
@@ -525,15 +529,18 @@ async function assertResumable(runDir: string, config: ManConfig, hash: string):
   }
 }
 
+/**
+ * Loads `file` into both networks. The addon fails on a missing or misshapen backbone tensor;
+ * a report that still names a variable outside the head as initialised is refused all the same.
+ */
 async function loadPretrained(trainer: BindingTrainer, file: string): Promise<PretrainedReport> {
   const report = await callNative(() => trainer.loadPretrained(file))
-  if (report.missing.length > 0) {
-    throw new ManError(
-      'ERR_MAN_WEIGHTS',
-      `${file}: lacks ${report.missing.length} backbone tensor(s) (${report.missing.slice(0, 5).join(', ')}${report.missing.length > 5 ? ', ...' : ''})`,
-    )
+  const backbone = report.headInitialised.filter((name) => !name.startsWith('fc.'))
+  if (backbone.length > 0) {
+    const shown = backbone.slice(0, 5).join(', ') + (backbone.length > 5 ? ', ...' : '')
+    throw new ManError('ERR_MAN_WEIGHTS', `${file}: lacks ${backbone.length} backbone tensor(s) (${shown})`)
   }
-  return { path: file, loaded: report.loaded.length, skipped: report.skipped, missing: report.missing }
+  return { path: file, loaded: report.loaded.length, skipped: report.skipped, headInitialised: report.headInitialised }
 }
 
 /**
