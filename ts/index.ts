@@ -42,3 +42,5 @@ export { loadDataset, DatasetError, RAFDB_CLASSES, type DatasetFormat, type Load
 export { injectNoise, noiseDetection, flippedMask, type InjectedNoise, type NoiseDetection } from './data/noise.ts'
 export { synthesize, EXPRESSION_NAMES, type SynthesizeOptions, type SynthesisSummary } from './synth/index.ts'
 export * as losses from './losses.ts'
+export { writeReport, REPORT_FILE, type ReportOptions, type ReportResult } from './report/index.ts'
+export { readTrainPredictions, type TrainPredictions } from './report/predictions.ts'

@@ -12,6 +12,7 @@ import { evalCommand } from './eval.ts'
 import { infoCommand } from './info.ts'
 import { makeOutput, type Output, type Streams } from './output.ts'
 import { predictCommand } from './predict.ts'
+import { reportCommand } from './report.ts'
 import { synthCommand } from './synth.ts'
 import { trainCommand, type TrainCommandDeps } from './train.ts'
 
@@ -24,6 +25,7 @@ commands:
   eval --model DIR [--data PATH]     accuracy, mean class accuracy and confusion matrix on the test split
   predict --model DIR IMAGE...       label and class probabilities of each image
   synth --out DIR [options]          write the synthetic FER benchmark (RAF-DB layout, known noise)
+  report RUN [--out FILE.html]       HTML report of a run: curves, and the training images ranked by suspicion
   info [--json]                      the runtime: torch version, device, threads
 
 Run 'man-fer <command> --help' for a command's options. Set MAN_DEBUG=1 for stack traces.`
@@ -53,6 +55,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         return await predictCommand(rest, out)
       case 'synth':
         return await synthCommand(rest, out)
+      case 'report':
+        return await reportCommand(rest, out)
       case 'info':
         return await infoCommand(rest, out)
       case '--version':
@@ -67,7 +71,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         else out.data(USAGE)
         return command === undefined ? 1 : 0
       default:
-        throw new UsageError(`unknown command '${command}' (one of: train, eval, predict, synth, info; see man-fer --help)`)
+        throw new UsageError(`unknown command '${command}' (one of: train, eval, predict, synth, report, info; see man-fer --help)`)
     }
   } catch (err) {
     out.clearStatus()
@@ -89,7 +93,7 @@ function reportError(err: unknown, out: Output, env: NodeJS.ProcessEnv, command:
   // Every line of a multi-line message (a ConfigError lists each bad field) gets the prefix.
   for (const line of message.split('\n')) out.log(`man-fer: ${line}`)
   if (err instanceof UsageError) {
-    const known = ['train', 'eval', 'predict', 'synth', 'info'].includes(command ?? '')
+    const known = ['train', 'eval', 'predict', 'synth', 'report', 'info'].includes(command ?? '')
     out.log(`man-fer: see 'man-fer ${known ? `${command} ` : ''}--help'`)
   }
   if (env.MAN_DEBUG === '1' && err instanceof Error && err.stack) out.log(err.stack)

@@ -198,6 +198,7 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
       noiseDetection: last?.noiseDetection ?? null,
       checkpoints: result.checkpoints,
       metrics,
+      report: result.report,
       suspicious: suspicious === null ? null : { ...suspicious, names: suspicious.names.slice(0, JSON_SUSPICIOUS) },
       wallMs,
     })
@@ -218,7 +219,9 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
     )
   }
   out.data(`model:  ${result.checkpoints.best ?? result.checkpoints.last}${result.checkpoints.best ? ` (best; last: ${result.checkpoints.last})` : ''}`)
-  out.data(`report: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
+  if (result.report !== null && 'file' in result.report) out.data(`report: ${result.report.file} (open it in a browser)`)
+  if (result.report !== null && 'error' in result.report) out.data(`report: not written: ${result.report.error} (retry: man-fer report ${result.runDir})`)
+  out.data(`metrics: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
   if (suspicious !== null) {
     const shown = suspicious.names.slice(0, SHOWN_SUSPICIOUS)
     out.data(
