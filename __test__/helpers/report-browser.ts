@@ -79,8 +79,8 @@ export async function openReport(file: string, viewport = { width: 1400, height:
     '[data-chart]',
     (els, marks) =>
       els.map((el) => ({
-        name: (el as HTMLElement).dataset.chart ?? '',
-        rendered: (el as HTMLElement).dataset.rendered ?? null,
+        name: el.getAttribute('data-chart') ?? '',
+        rendered: el.getAttribute('data-rendered'),
         svgs: el.querySelectorAll('svg').length,
         marks: el.querySelectorAll(marks).length,
       })),
@@ -96,4 +96,30 @@ export async function openReport(file: string, viewport = { width: 1400, height:
       await fs.rm(profile, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * Two pictures of an opened report: the run and its curves (`<prefix>-overview.png`)
+ * and the top of the suspect list (`<prefix>-suspects.png`). Returns their paths.
+ */
+export async function screenshotReport(opened: OpenedReport, prefix: string, suspectRows = 12): Promise<string[]> {
+  const { page } = opened
+  // In page coordinates (a boundingBox is in the viewport's, which moves as the page scrolls).
+  const box = async (selector: string) => {
+    const b = (await page.evaluate(
+      `(() => { const e = document.querySelector(${JSON.stringify(selector)}); if (!e) return null;
+        const r = e.getBoundingClientRect(); return { y: r.top + window.scrollY, height: r.height } })()`,
+    )) as { y: number; height: number } | null
+    if (b === null) throw new Error(`the report has no ${selector}`)
+    return b
+  }
+  const width = Number(await page.evaluate('document.documentElement.scrollWidth'))
+  const curves = await box('#curves')
+  const overview = `${prefix}-overview.png`
+  await page.screenshot({ path: overview, fullPage: true, clip: { x: 0, y: 0, width, height: curves.y + curves.height } })
+  const start = await box('#suspects .controls')
+  const row = await box(`#suspect-table tbody tr:nth-child(${suspectRows})`)
+  const suspects = `${prefix}-suspects.png`
+  await page.screenshot({ path: suspects, fullPage: true, clip: { x: 0, y: start.y - 8, width, height: row.y + row.height - start.y + 16 } })
+  return [overview, suspects]
 }

@@ -51,7 +51,7 @@ export interface ReportResult {
   predictions: RunData['predictionsSource']
 }
 
-const r4 = (x: number) => Math.round(x * 1e4) / 1e4
+const r3 = (x: number) => Math.round(x * 1e3) / 1e3
 
 function chartModel(run: RunData, scores: SampleScores, flipped: Uint8Array | null, top: number) {
   const { epochs, info, history, predictions } = run
@@ -95,6 +95,11 @@ function chartModel(run: RunData, scores: SampleScores, flipped: Uint8Array | nu
   }
 }
 
+/**
+ * What the page's table needs, column by column. Values shown to three
+ * decimals travel with three; times noisy, first noisy epoch and noisy share
+ * are left for the page to count from the history (they would double the bytes).
+ */
 function sampleColumns(run: RunData, scores: SampleScores) {
   const p = run.predictions
   return {
@@ -103,14 +108,11 @@ function sampleColumns(run: RunData, scores: SampleScores) {
     predicted: Array.from(scores.predicted),
     f1: Array.from(p.pred1),
     f2: Array.from(p.pred2),
-    predictedProb: Array.from(scores.predictedProb, r4),
-    givenProb: Array.from(scores.givenProb, r4),
-    score: Array.from(scores.labelScore, r4),
-    noisyShare: Array.from(scores.noisyShare, r4),
+    predictedProb: Array.from(scores.predictedProb, r3),
+    givenProb: Array.from(scores.givenProb, r3),
+    score: Array.from(scores.labelScore, r3),
     rank: Array.from(scores.rank),
     issue: Array.from(scores.isLabelIssue),
-    timesNoisy: Array.from(scores.timesNoisy),
-    firstNoisy: Array.from(scores.firstNoisyEpoch),
     history: run.names.map((_, i) => run.history.map((h) => h.codes[i]!).join('')),
     trueLabel: p.trueLabels === null ? null : Array.from(p.trueLabels),
   }

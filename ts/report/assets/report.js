@@ -58,6 +58,7 @@
   }
 
   function lines(name, model, data, y, margins = {}) {
+    const series = [...new Set(data.map((d) => d.series))]
     put(
       name,
       Plot.plot({
@@ -66,7 +67,7 @@
         ...margins,
         x: epochAxis(model),
         y: { grid: true, ...y },
-        color: { legend: new Set(data.map((d) => d.series)).size > 1 },
+        color: { legend: series.length > 1, domain: series },
         marks: [
           ...marker(model),
           Plot.lineY(data, { x: 'epoch', y: 'value', stroke: 'series', tip: true }),
@@ -253,9 +254,36 @@
     host.replaceChildren(h, list.length > 0 ? ol : Object.assign(document.createElement('p'), { textContent: 'none' }))
   }
 
+  /**
+   * Times noisy, first noisy epoch and noisy share, counted from the history
+   * strings as the report's server side counts them (docs/report.md): epoch k
+   * of K co-division epochs weighs k, ambiguous counts half.
+   */
+  function deriveFromHistory(model, s) {
+    const n = s.names.length
+    const epochs = model.historyEpochs
+    const weights = epochs.reduce((sum, _, k) => sum + k + 1, 0)
+    s.timesNoisy = new Uint16Array(n)
+    s.firstNoisy = new Uint16Array(n)
+    s.noisyShare = new Float64Array(n)
+    for (let i = 0; i < n; i++) {
+      const h = s.history[i]
+      let share = 0
+      for (let k = 0; k < h.length; k++) {
+        if (h[k] === '2') {
+          s.timesNoisy[i]++
+          if (s.firstNoisy[i] === 0) s.firstNoisy[i] = epochs[k]
+          share += k + 1
+        } else if (h[k] === '1') share += (k + 1) / 2
+      }
+      s.noisyShare[i] = weights === 0 ? 0 : share / weights
+    }
+  }
+
   function suspectTable(model, s, thumbs) {
     const names = model.classNames
     const n = s.names.length
+    deriveFromHistory(model, s)
     const truth = s.trueLabel !== null
     const text = (f) => ({ kind: 'text', get: f })
     const num = (f, fmt) => ({ kind: 'num', get: f, fmt })
