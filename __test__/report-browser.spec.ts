@@ -100,6 +100,10 @@ test.serial('a run without stored predictions gets them from checkpoints/last (l
   t.is(r.predictions, 'computed')
   t.log(`top-${r.topK!.k} suspects of the tiny real run: precision ${(100 * r.topK!.precision).toFixed(1)}% (base rate ${(100 * r.topK!.baseRate).toFixed(1)}%)`)
   t.is(r.thumbnails.shown, 20)
+  // Thumbnails for the top 20 only, each a small JPEG.
+  const html = await fs.readFile(join(root, 'computed.html'), 'utf8')
+  t.is(html.match(/data:image\/jpeg;base64,/g)?.length, 20)
+  t.true(r.bytes.thumbnails < 20 * 3 * 1024, `${r.bytes.thumbnails} bytes of thumbnails`)
   t.false(existsSync(trainPredictionsPath(out)), 'the report computes them for itself and does not write into the run')
   await fs.rename(join(root, 'train-final.json'), trainPredictionsPath(out))
   const again = await writeReport(out, { out: join(root, 'stored.html'), csv: join(root, 'stored.csv') })
