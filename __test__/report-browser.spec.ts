@@ -8,6 +8,7 @@
 import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 
 import test from 'ava'
 
@@ -111,3 +112,25 @@ test.serial('a run without stored predictions gets them from checkpoints/last (l
   t.is(await fs.readFile(csv, 'utf8'), await fs.readFile(join(root, 'stored.csv'), 'utf8'))
   t.deepEqual(Array.from(stored.pred1), Array.from((await readTrainPredictions(out))!.pred1))
 })
+
+test.serial('--rows keeps the page to the most suspect samples, thumbnails still on the top ones', async (t) => {
+  const file = join(root, 'capped.html')
+  const csv = join(root, 'capped.csv')
+  await writeReport(out, { out: file, csv, rows: 10, top: 5 })
+  const page = await embedded(file)
+  const csvPaths = (await fs.readFile(csv, 'utf8')).split('\r\n').slice(1, 11).map((l) => l.split(',')[2])
+  t.is(page.samples.total, 48)
+  t.deepEqual(page.samples.names, csvPaths, 'the ten most suspect, in rank order')
+  t.deepEqual(page.samples.rank, Array.from({ length: 10 }, (_, i) => i + 1))
+  t.deepEqual(Object.keys(page.thumbs).map(Number).sort((a, b) => a - b), [0, 1, 2, 3, 4], 'the five top rows have thumbnails')
+})
+
+/** The page's embedded data: the thumbnails by table row and the gzip-compressed per-sample columns. */
+async function embedded(file: string): Promise<{ thumbs: Record<string, string>; samples: { total: number; names: string[]; rank: number[] } }> {
+  const html = await fs.readFile(file, 'utf8')
+  const script = (id: string) => new RegExp(`<script[^>]*id="${id}"[^>]*>([^<]*)</script>`).exec(html)![1]!
+  return {
+    thumbs: JSON.parse(script('thumbs')) as Record<string, string>,
+    samples: JSON.parse(gunzipSync(Buffer.from(script('samples'), 'base64')).toString('utf8')),
+  }
+}

@@ -9,6 +9,7 @@ const specs: FlagSpec[] = [
   { key: 'csv', names: ['csv'], type: 'string', placeholder: 'FILE.csv', description: 'also write every training sample, most suspect first, as CSV (cleanlab column names where they mean the same)' },
   { key: 'samplesJson', names: ['samples-json'], type: 'string', placeholder: 'FILE.json', description: 'the same rows as JSON' },
   { key: 'top', names: ['top'], type: 'integer', placeholder: 'N', description: "suspects shown with a thumbnail; default the run's report.top (300)" },
+  { key: 'rows', names: ['rows'], type: 'integer', placeholder: 'N', description: 'rows of the suspect table in the page: the N most suspect (0 = every image; the CSV always has all)', default: 0 },
   { key: 'data', names: ['data'], type: 'string', placeholder: 'PATH', description: 'where the dataset is now, if it moved since training (thumbnails; predictions of a run that stored none)' },
   { key: 'device', names: ['device'], type: 'string', placeholder: 'auto|cpu|cuda|cuda:N', description: "where to compute missing final predictions; default the run's device" },
   jsonFlag,
@@ -35,6 +36,8 @@ export async function reportCommand(argv: string[], out: Output): Promise<number
   if (parsed.positionals.length !== 1) throw new UsageError('report needs exactly one RUN directory')
   const top = valueOf<number>(parsed, 'top')
   if (top !== undefined && top < 0) throw new UsageError(`--top must be 0 or more, got ${top}`)
+  const rows = valueOf<number>(parsed, 'rows')
+  if (rows !== undefined && rows < 0) throw new UsageError(`--rows must be 0 or more, got ${rows}`)
   const options: ReportOptions = {}
   const set = <K extends keyof ReportOptions>(k: K, v: ReportOptions[K] | undefined) => {
     if (v !== undefined) options[k] = v
@@ -43,6 +46,7 @@ export async function reportCommand(argv: string[], out: Output): Promise<number
   set('csv', valueOf<string>(parsed, 'csv'))
   set('json', valueOf<string>(parsed, 'samplesJson'))
   set('top', top)
+  set('rows', rows)
   set('dataRoot', valueOf<string>(parsed, 'data'))
   set('device', valueOf<string>(parsed, 'device'))
   const r = await writeReport(parsed.positionals[0]!, options)

@@ -25,6 +25,12 @@ export interface ReportOptions {
   json?: string
   /** Suspects shown with a thumbnail; default the run's report.top (300). */
   top?: number
+  /**
+   * Rows of the page's suspect table: the most suspect ones; default (or 0)
+   * every training sample. The CSV and JSON always hold every sample. For very
+   * large sets: each row costs about 18 to 28 bytes (docs/report.md).
+   */
+  rows?: number
   /** Where the training images are now, when the dataset moved after training. */
   dataRoot?: string
   /**
@@ -100,31 +106,42 @@ function chartModel(run: RunData, scores: SampleScores, flipped: Uint8Array | nu
  * decimals travel with three; times noisy, first noisy epoch and noisy share
  * are left for the page to count from the history (they would double the bytes).
  */
-function sampleColumns(run: RunData, scores: SampleScores) {
+function sampleColumns(run: RunData, scores: SampleScores, picked: Uint32Array) {
   const p = run.predictions
+  const col = <T>(f: (i: number) => T) => Array.from(picked, f)
+  const trueLabels = p.trueLabels
   return {
-    names: run.names,
-    given: Array.from(p.givenLabels),
-    predicted: Array.from(scores.predicted),
-    f1: Array.from(p.pred1),
-    f2: Array.from(p.pred2),
-    predictedProb: Array.from(scores.predictedProb, r3),
-    givenProb: Array.from(scores.givenProb, r3),
-    score: Array.from(scores.labelScore, r3),
-    rank: Array.from(scores.rank),
-    issue: Array.from(scores.isLabelIssue),
-    history: run.names.map((_, i) => run.history.map((h) => h.codes[i]!).join('')),
-    trueLabel: p.trueLabels === null ? null : Array.from(p.trueLabels),
+    names: col((i) => run.names[i]!),
+    given: col((i) => p.givenLabels[i]!),
+    predicted: col((i) => scores.predicted[i]!),
+    f1: col((i) => p.pred1[i]!),
+    f2: col((i) => p.pred2[i]!),
+    predictedProb: col((i) => r3(scores.predictedProb[i]!)),
+    givenProb: col((i) => r3(scores.givenProb[i]!)),
+    score: col((i) => r3(scores.labelScore[i]!)),
+    rank: col((i) => scores.rank[i]!),
+    issue: col((i) => scores.isLabelIssue[i]!),
+    history: col((i) => run.history.map((h) => h.codes[i]!).join('')),
+    trueLabel: trueLabels === null ? null : col((i) => trueLabels[i]!),
   }
 }
 
-async function thumbnailsOf(run: RunData, ranking: Uint32Array, top: number, dataRoot: string | undefined) {
+/** The samples the page's table holds: all of them, or the `rows` most suspect (by rank). */
+function pickRows(scores: SampleScores, rows: number | undefined): Uint32Array {
+  const n = scores.rank.length
+  if (rows === undefined || rows <= 0 || rows >= n) return Uint32Array.from({ length: n }, (_, i) => i)
+  return scores.ranking.slice(0, rows)
+}
+
+/** Thumbnails of the `top` most suspect samples, keyed by their position in `picked` (the table's rows). */
+async function thumbnailsOf(run: RunData, scores: SampleScores, picked: Uint32Array, top: number, dataRoot: string | undefined) {
   const root = dataRoot ?? run.info.dataset.root
+  const position = new Map(Array.from(picked, (sample, j) => [sample, j]))
   const thumbs: Record<number, string> = {}
   let missing = 0
-  for (const i of ranking.subarray(0, top)) {
+  for (const i of scores.ranking.subarray(0, top)) {
     const t = await thumbnail(path.resolve(root, run.names[i]!))
-    if ('uri' in t) thumbs[i] = t.uri
+    if ('uri' in t) thumbs[position.get(i)!] = t.uri
     else missing++
   }
   return { thumbs, missing }
@@ -158,16 +175,17 @@ export async function writeReport(runDir: string, options: ReportOptions = {}): 
             ...(options.device !== undefined ? { device: options.device } : {}),
           })
   const run = await readRunData(runDir, compute)
-  const top = Math.max(0, Math.min(options.top ?? run.config.report.top ?? DEFAULT_TOP, run.names.length))
   const { scores, rows, flipped } = scoreRun(run)
-  const { thumbs, missing } = await thumbnailsOf(run, scores.ranking, top, options.dataRoot)
+  const picked = pickRows(scores, options.rows)
+  const top = Math.max(0, Math.min(options.top ?? run.config.report.top ?? DEFAULT_TOP, picked.length))
+  const { thumbs, missing } = await thumbnailsOf(run, scores, picked, top, options.dataRoot)
   const page = renderPage({
     title: `man-fer report: ${path.basename(run.runDir)}`,
     runDir: run.runDir,
     generated: new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
     summary: runSummary(run),
     model: chartModel(run, scores, flipped, top),
-    samples: sampleColumns(run, scores),
+    samples: { total: run.names.length, ...sampleColumns(run, scores, picked) },
     thumbs,
     truthKnown: flipped !== null,
     top,

@@ -368,7 +368,8 @@
         }
       })
       renderBody()
-      document.getElementById('table-count').textContent = `${rows.length} of ${n} images`
+      document.getElementById('table-count').textContent =
+        `${rows.length} of ${n} images` + (s.total > n ? ` (the ${n} most suspect of ${s.total}; the CSV lists all)` : '')
       document.getElementById('page').textContent = `page ${page + 1} of ${pages}`
       document.getElementById('prev').disabled = page === 0
       document.getElementById('next').disabled = page >= pages - 1
