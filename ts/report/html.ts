@@ -87,7 +87,7 @@ const chart = (name: string, title: string, note = '') =>
 export function renderPage(p: PageInput): PageParts {
   const lib = chartLibrary()
   const css = readFileSync(path.join(ASSETS, 'report.css'), 'utf8')
-  const js = readFileSync(path.join(ASSETS, 'report.js'), 'utf8')
+  const js = ['charts.js', 'table.js'].map((f) => readFileSync(path.join(ASSETS, f), 'utf8')).join('\n')
   const samplesB64 = gzipSync(JSON.stringify(p.samples), { level: 9 }).toString('base64')
   const modelScript = jsonScript('model', p.model)
   const thumbsScript = jsonScript('thumbs', p.thumbs)
