@@ -117,9 +117,14 @@ export async function screenshotReport(opened: OpenedReport, prefix: string, sus
   const curves = await box('#curves')
   const overview = `${prefix}-overview.png`
   await page.screenshot({ path: overview, fullPage: true, clip: { x: 0, y: 0, width, height: curves.y + curves.height } })
+  // The table scrolls sideways in a narrow window; widen the window to show all of its columns.
+  const tableWidth = Number(await page.evaluate(`document.querySelector('#suspect-table').scrollWidth`))
+  const size = page.viewportSize()
+  if (size !== null && tableWidth + 80 > size.width) await page.setViewportSize({ width: tableWidth + 80, height: size.height })
+  const wide = Number(await page.evaluate('document.documentElement.scrollWidth'))
   const start = await box('#suspects .controls')
   const row = await box(`#suspect-table tbody tr:nth-child(${suspectRows})`)
   const suspects = `${prefix}-suspects.png`
-  await page.screenshot({ path: suspects, fullPage: true, clip: { x: 0, y: start.y - 8, width, height: row.y + row.height - start.y + 16 } })
+  await page.screenshot({ path: suspects, fullPage: true, clip: { x: 0, y: start.y - 8, width: wide, height: row.y + row.height - start.y + 16 } })
   return [overview, suspects]
 }
