@@ -27,8 +27,9 @@ const JSON_SUSPICIOUS = 100
 const USAGE = 'man-fer train --data PATH [options]   |   man-fer train --resume DIR'
 const SUMMARY = `Trains two ResNet-18s with MAN (or the cross-entropy baseline) and writes a run directory:
 config.json, metrics.jsonl (one line per epoch), partitions/ (clean/ambiguous/noisy per epoch),
-checkpoints/best and checkpoints/last, and at the end report.html (see man-fer report --help). Every option of the config schema has a flag; a config file
-(--config) and a preset go under the flags. Ctrl-C stops cleanly; --resume continues.`
+checkpoints/best and checkpoints/last, and when it ends report.html (see man-fer report --help).
+Every option of the config schema has a flag; a config file (--config) and a preset go under the
+flags. Ctrl-C stops cleanly; --resume continues.`
 
 export function trainHelp(): string {
   return renderHelp(USAGE, SUMMARY, trainFlagSpecs())
