@@ -10,6 +10,7 @@ import type { DatasetIndex } from './data/types.ts'
 import { callNative, callNativeSync, ManError } from './errors.ts'
 import type { BindingDataset, BindingTrainer } from './native/binding.ts'
 import { getBinding } from './native/index.ts'
+import { loadOnnxModel } from './onnx/onnx-model.ts'
 import { readCheckpointMeta } from './train/checkpoint.ts'
 import { argmaxRows, score, type Scores } from './train/evaluation.ts'
 import { checkpointPath, exists } from './train/run-dir.ts'
@@ -107,7 +108,8 @@ class LoadedModel implements Model {
   }
 }
 
-async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
+/** The checkpoint file of a run directory (or the file itself). */
+export async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
   let stat
   try {
     stat = await fs.stat(target)
@@ -123,8 +125,13 @@ async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<s
   throw new ManError('ERR_MAN_RUN_DIR', `${target} holds no checkpoint (${order.map((n) => `checkpoints/${n}.safetensors`).join(' or ')})`)
 }
 
-/** Loads the model of a run directory (its best checkpoint by default) or of one checkpoint file. */
+/**
+ * Loads the model of a run directory (its best checkpoint by default), of one
+ * checkpoint file, or of an `.onnx` file from `exportOnnx` (run by ONNX
+ * Runtime, without libtorch; needs the onnxruntime-node package).
+ */
 export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOptions = {}): Promise<Model> {
+  if (runDirOrCheckpoint.toLowerCase().endsWith('.onnx')) return loadOnnxModel(runDirOrCheckpoint, options)
   const file = path.resolve(await findCheckpoint(runDirOrCheckpoint, options.checkpoint ?? 'best'))
   const meta = await readCheckpointMeta(file)
   const binding = getBinding()
