@@ -60,6 +60,8 @@ import type {
   TrainResult,
 } from './types.ts'
 import { trainerOptions } from './trainer-options.ts'
+import { storeFinalPredictions } from '../report/final-predictions.ts'
+import { reportAfterTraining } from '../report/after-training.ts'
 
 /** What run.json holds: what a model needs besides its weights. */
 export interface RunInfo {
@@ -235,6 +237,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     meanLast5TestAccuracy: meanLast(history, 5),
     checkpoints: { last: checkpointPath(runDir, 'last'), best: best === null ? null : checkpointPath(runDir, 'best') },
     pretrained,
+    report: null,
   })
 
   if (resuming) {
@@ -505,6 +508,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     if (signal?.aborted && epoch < epochs) await abortNow(next)
   }
 
+  await storeFinalPredictions({ runDir, trainer, trainSet: opened.train, index: opened.index, plan, config, epoch: history.at(-1)?.epoch ?? epochs })
   const done = result(false)
   await appendEvent(runDir, {
     event: 'end',
@@ -513,7 +517,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     lastTestAccuracy: done.lastTestAccuracy,
     meanLast5TestAccuracy: done.meanLast5TestAccuracy,
   })
-  return done
+  return { ...done, report: config.report.html ? await reportAfterTraining(runDir) : null }
 }
 
 async function assertResumable(runDir: string, config: ManConfig, hash: string): Promise<void> {
