@@ -99,8 +99,8 @@ test.serial('a MAN run: warm-up steps, then co-division with λ, ω, γ; lr per 
   // Nothing to score noise against without true labels.
   t.true(result.history.every((h) => h.noiseDetection === null))
 
-  // Test accuracy of f1, f2 and the ensemble, from the test-view predictions.
-  const testCalls = predictCalls(fake, 'test')
+  // Test accuracy of f1, f2 and the ensemble, from the test-view predictions of the test set (dataset 1).
+  const testCalls = predictCalls(fake, 'test').filter((c) => c.dataset === 1)
   t.is(testCalls.length, 4)
   result.history.forEach((h, i) => {
     const call = testCalls[i]!
@@ -333,8 +333,11 @@ test.serial('a validation split is carved from training, never trained on, and s
   const result = await train(tinyConfig(dir, { data: { validationSplit: 0.25 } }), { dataset: index })
   const trained = new Set(fake.steps.flatMap((s) => s.indices))
   t.is(trained.size, 15)
-  const valCalls = fake.calls.filter((c) => c.method === 'predict' && c.dataset === 0 && c.detail?.view === 'test')
-  t.is(valCalls.length, 4)
+  // Test views of the training dataset: the validation split each epoch, then the training set once at the end (train-final.json).
+  const trainViews = fake.calls.filter((c) => c.method === 'predict' && c.dataset === 0 && c.detail?.view === 'test')
+  t.is(trainViews.length, 5)
+  t.is((trainViews.at(-1)!.detail!.indices as number[]).length, 15)
+  const valCalls = trainViews.slice(0, -1)
   const valIndices = valCalls[0]!.detail!.indices as number[]
   t.is(valIndices.length, 5)
   t.true(valIndices.every((i) => !trained.has(i)))

@@ -25,8 +25,8 @@ function product(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1)
 }
 
-export function writeSafetensors(file: string, tensors: Record<string, NamedTensor>): void {
-  const header: Record<string, unknown> = {}
+export function writeSafetensors(file: string, tensors: Record<string, NamedTensor>, metadata?: Record<string, string>): void {
+  const header: Record<string, unknown> = metadata === undefined ? {} : { __metadata__: metadata }
   const parts: Buffer[] = []
   let offset = 0
   for (const [name, t] of Object.entries(tensors)) {

@@ -27,8 +27,9 @@ const JSON_SUSPICIOUS = 100
 const USAGE = 'man-fer train --data PATH [options]   |   man-fer train --resume DIR'
 const SUMMARY = `Trains two ResNet-18s with MAN (or the cross-entropy baseline) and writes a run directory:
 config.json, metrics.jsonl (one line per epoch), partitions/ (clean/ambiguous/noisy per epoch),
-checkpoints/best and checkpoints/last. Every option of the config schema has a flag; a config file
-(--config) and a preset go under the flags. Ctrl-C stops cleanly; --resume continues.`
+checkpoints/best and checkpoints/last, and when it ends report.html (see man-fer report --help).
+Every option of the config schema has a flag; a config file (--config) and a preset go under the
+flags. Ctrl-C stops cleanly; --resume continues.`
 
 export function trainHelp(): string {
   return renderHelp(USAGE, SUMMARY, trainFlagSpecs())
@@ -145,7 +146,7 @@ async function announceStart(runDir: string, out: Output): Promise<void> {
   if (out.json) return
   const start = (await readEvents(runDir).catch(() => [])).find((e) => e.event === 'start')
   if (start === undefined) return
-  const noise = start.noise as { rate: number; flipped: number } | null
+  const noise = start.noise as { rate: number; flipped: number; file?: string | null } | null
   const parts = [
     `${start.train} training images`,
     ...(Number(start.validation) > 0 ? [`${start.validation} validation`] : []),
@@ -153,8 +154,10 @@ async function announceStart(runDir: string, out: Output): Promise<void> {
     `${(start.classNames as string[]).length} classes`,
     `device ${start.device}`,
   ]
-  if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
+  if (noise?.file) parts.push(`labels from ${noise.file} (${noise.flipped} differ from the clean ones, ${pct(noise.rate, 1)})`)
+  else if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
   out.log(`man-fer: ${parts.join(', ')}`)
+  for (const note of (start.dataNotes as string[] | undefined) ?? []) out.log(`man-fer: ${note}`)
   const pretrained = start.pretrained as PretrainedReport | null | undefined
   if (pretrained) out.log(`man-fer: ${describePretrained(pretrained)}`)
 }
@@ -209,6 +212,7 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
       checkpoints: result.checkpoints,
       pretrained: result.pretrained,
       metrics,
+      report: result.report,
       suspicious: suspicious === null ? null : { ...suspicious, names: suspicious.names.slice(0, JSON_SUSPICIOUS) },
       wallMs,
     })
@@ -229,7 +233,9 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
     )
   }
   out.data(`model:  ${result.checkpoints.best ?? result.checkpoints.last}${result.checkpoints.best ? ` (best; last: ${result.checkpoints.last})` : ''}`)
-  out.data(`report: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
+  if (result.report !== null && 'file' in result.report) out.data(`report: ${result.report.file} (open it in a browser)`)
+  if (result.report !== null && 'error' in result.report) out.data(`report: not written: ${result.report.error} (retry: man-fer report ${result.runDir})`)
+  out.data(`metrics: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
   if (suspicious !== null) {
     const shown = suspicious.names.slice(0, SHOWN_SUSPICIOUS)
     out.data(

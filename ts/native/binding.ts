@@ -36,6 +36,11 @@ export interface BindingDatasetOptions {
   cacheBytes: number
   /** Pipeline worker threads; 0 = all cores. */
   threads: number
+  /**
+   * fromPaths only: a face box per image, 4 numbers each (x, y, width, height in
+   * pixels of the file), applied after decoding; width 0 keeps the whole image.
+   */
+  crops?: number[]
 }
 
 export interface BindingDecodeFailure {

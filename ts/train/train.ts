@@ -9,6 +9,7 @@ import path from 'node:path'
 import { resolveConfig, type ConfigInput, type ManConfig } from '../config/index.ts'
 import { loadDataset } from '../data/index.ts'
 import { linkFileAtomic } from '../data/atomic-write.ts'
+import { applyNoiseFile } from '../data/noise-labels.ts'
 import { noiseDetection, type NoiseDetection } from '../data/noise.ts'
 import type { DatasetIndex } from '../data/types.ts'
 import { callNative, callNativeSync, ConfigError, ManError } from '../errors.ts'
@@ -25,6 +26,7 @@ import {
 } from './checkpoint.ts'
 import { coDivide } from './co-division.ts'
 import { planData, withoutFailures } from './data-plan.ts'
+import { openSplit } from './open-split.ts'
 import { epochOrder, orderedSamples } from './epoch-order.ts'
 import { evaluatePrediction, type SplitEvaluation } from './evaluation.ts'
 import {
@@ -58,6 +60,8 @@ import type {
   TrainResult,
 } from './types.ts'
 import { trainerOptions } from './trainer-options.ts'
+import { storeFinalPredictions } from '../report/final-predictions.ts'
+import { reportAfterTraining } from '../report/after-training.ts'
 
 /** What run.json holds: what a model needs besides its weights. */
 export interface RunInfo {
@@ -93,12 +97,18 @@ function defaultRunDir(config: ManConfig): string {
   return path.resolve('runs', `${stamp}-${config.method}`)
 }
 
-async function loadIndex(config: ManConfig, options: TrainOptions): Promise<{ index: DatasetIndex; skipped: string[] }> {
+async function loadIndex(config: ManConfig, options: TrainOptions): Promise<{ index: DatasetIndex; skipped: string[]; notes?: string[] }> {
   if (options.dataset !== undefined) return { index: options.dataset, skipped: [] }
   if (config.data.path === undefined) {
     throw new ConfigError(['Invalid value for option data.path: required (or pass options.dataset)'])
   }
-  return loadDataset({ path: config.data.path, format: config.data.format, skipBad: config.data.skipBad })
+  return loadDataset({
+    path: config.data.path,
+    format: config.data.format,
+    skipBad: config.data.skipBad,
+    crop: config.data.crop ?? false,
+    ...(config.data.classes !== undefined ? { classes: config.data.classes as 7 | 8 } : {}),
+  })
 }
 
 interface Datasets {
@@ -124,10 +134,7 @@ async function openDatasets(index: DatasetIndex, config: ManConfig): Promise<Dat
       cacheBytes: Math.floor((budget * n) / Math.max(1, nTrain + nTest)),
       threads: config.runtime.dataThreads,
     })
-    return {
-      train: callNativeSync(() => binding.Dataset.fromPaths(idx.train.paths, options(nTrain))),
-      test: callNativeSync(() => binding.Dataset.fromPaths(idx.test.paths, options(nTest))),
-    }
+    return { train: openSplit(binding, idx.train, options(nTrain)), test: openSplit(binding, idx.test, options(nTest)) }
   }
   let opened = open(index)
   const trainFailures = await callNative(() => opened.train.scan())
@@ -182,9 +189,10 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
   if (resuming) await assertResumable(runDir, config, hash)
 
   const loaded = await loadIndex(config, options)
-  const opened = await openDatasets(loaded.index, config)
+  const relabelled = config.noise.file === undefined ? { ...loaded, skipped: [] } : await applyNoiseFile(loaded.index, config.noise.file, config.data.skipBad)
+  const opened = await openDatasets(relabelled.index, config)
   const plan = planData(opened.index, config)
-  const skipped = [...loaded.skipped, ...opened.skipped]
+  const skipped = [...loaded.skipped, ...relabelled.skipped, ...opened.skipped]
   const numClasses = plan.classNames.length
   const epochs = config.train.epochs
 
@@ -231,6 +239,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     meanLast5TestAccuracy: meanLast(history, 5),
     checkpoints: { last: checkpointPath(runDir, 'last'), best: best === null ? null : checkpointPath(runDir, 'best') },
     pretrained,
+    report: null,
   })
 
   if (resuming) {
@@ -275,6 +284,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
       await writeJsonAtomic(path.join(runDir, NOISE_FILE), {
         rate: plan.noise.rate,
         seed: plan.noise.seed,
+        ...(plan.noise.file !== undefined ? { file: plan.noise.file } : {}),
         flipped: Array.from(plan.noise.flipped),
         names: Array.from(plan.noise.flipped, (i) => plan.trainPaths[i]),
       })
@@ -289,9 +299,10 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
       train: plan.trainMembers.length,
       validation: plan.valMembers.length,
       test: plan.test.paths.length,
-      noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length },
+      noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length, file: plan.noise.file ?? null },
       pretrained,
       skipped,
+      dataNotes: loaded.notes ?? [],
     })
     // The starting weights, so that a run stopped in its first epoch can resume.
     await save('last', position)
@@ -355,7 +366,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
       }
     }
 
-    const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch)
+    const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch, config.train.sampler === 'balanced' ? plan.trainLabels : undefined)
     // The epoch's samples in visiting order, gathered once: each batch is then
     // a view (no per-sample work between steps), and the next batch can be
     // announced to the addon, which builds its views while the step trains.
@@ -501,6 +512,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     if (signal?.aborted && epoch < epochs) await abortNow(next)
   }
 
+  await storeFinalPredictions({ runDir, trainer, trainSet: opened.train, index: opened.index, plan, config, epoch: history.at(-1)?.epoch ?? epochs })
   const done = result(false)
   await appendEvent(runDir, {
     event: 'end',
@@ -509,7 +521,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     lastTestAccuracy: done.lastTestAccuracy,
     meanLast5TestAccuracy: done.meanLast5TestAccuracy,
   })
-  return done
+  return { ...done, report: config.report.html ? await reportAfterTraining(runDir) : null }
 }
 
 async function assertResumable(runDir: string, config: ManConfig, hash: string): Promise<void> {

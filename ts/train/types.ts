@@ -123,4 +123,6 @@ export interface TrainResult {
   meanLast5TestAccuracy: number | null
   checkpoints: { last: string; best: string | null }
   pretrained: PretrainedReport | null
+  /** report.html written when training ended (config report.html), or why it could not be; null when not made. */
+  report: { file: string; bytes: number } | { error: string } | null
 }
