@@ -77,14 +77,14 @@ test.serial('an infinite loss in the first epoch keeps the starting checkpoint',
 })
 
 test.serial('a start that fails on its weights leaves the directory so that the corrected call runs there', async (t) => {
-  install({ missingWeights: ['layer1.0.conv1.weight'] })
+  install({ weightsFile: { missing: ['layer1.0.conv1.weight'] } })
   const dir = await tempDir(t)
   await fs.writeFile(path.join(dir, 'notes.txt'), 'mine')
   const err = await t.throwsAsync(train(tinyConfig(dir, { model: { pretrained: '/weights/bad.pth' } }), { dataset: index() }), {
     instanceOf: ManError,
   })
   t.is(err!.code, 'ERR_MAN_WEIGHTS')
-  t.regex(err!.message, /bad\.pth: lacks 1 backbone tensor\(s\) \(layer1\.0\.conv1\.weight\)/)
+  t.regex(err!.message, /bad\.pth: pretrained weights do not fit the backbone \(1 problems\): layer1\.0\.conv1\.weight is missing from the file/)
   t.deepEqual(await fs.readdir(dir), ['notes.txt'], 'only what was there before')
 
   install()

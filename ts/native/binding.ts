@@ -121,12 +121,14 @@ export interface BindingPrediction {
   probs: Float32Array | null
 }
 
+/** A backbone tensor the file lacks or shapes otherwise is never in a report: loadPretrained fails naming it. */
 export interface BindingWeightsReport {
+  /** Tensors of the file copied into both networks, in file order. */
   loaded: string[]
-  /** Tensors present in the file but not used (head tensors of another shape, unknown names). */
+  /** Tensors present in the file but not used (head tensors of another shape, unknown names, BatchNorm counters). */
   skipped: string[]
-  /** Backbone tensors the file lacks (empty, or loading fails). */
-  missing: string[]
+  /** Head variables (`fc.*`) the file gave no usable value for (absent, or another class count): they keep their initialisation. */
+  headInitialised: string[]
 }
 
 export interface BindingTrainer {

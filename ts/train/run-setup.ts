@@ -185,11 +185,11 @@ async function resumeRun(saver: CheckpointSaver, choice: CheckpointChoice, warn:
 /** Writes a fresh run directory and the starting weights, so that a run stopped in its first epoch can resume. */
 async function startRun(run: Omit<Run, 'position' | 'lock'>, config: ManConfig): Promise<Position> {
   const { runDir, data, plan, trainer, saver } = run
-  await createRunDir(runDir)
-  // Before anything else is written: bad weights fail the start while the directory is still empty.
+  // Before anything is written: a weights file that does not fit leaves no run behind.
   if (config.model.pretrained !== undefined) {
     saver.pretrained = await loadPretrained(trainer, path.resolve(config.model.pretrained))
   }
+  await createRunDir(runDir)
   await writeJsonAtomic(path.join(runDir, CONFIG_FILE), { ...config, out: runDir })
   const info: RunInfo = {
     classNames: plan.classNames,
@@ -202,6 +202,7 @@ async function startRun(run: Omit<Run, 'position' | 'lock'>, config: ManConfig):
       validation: plan.valMembers.length,
       test: plan.test.paths.length,
     },
+    pretrained: saver.pretrained,
   }
   await writeJsonAtomic(path.join(runDir, RUN_FILE), info)
   await writePartitionNames(runDir, plan.trainNames)

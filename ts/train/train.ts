@@ -19,6 +19,10 @@ import { appendEvent, CONFIG_FILE, readJson } from './run-dir.ts'
 import { epochSettings, isStop, trainOneEpoch, type EpochContext } from './train-one-epoch.ts'
 import type { BestEpoch, EpochSummary, TrainOptions, TrainResult } from './types.ts'
 import { selection, validate } from './validate.ts'
+import { storeFinalPredictions } from '../report/final-predictions.ts'
+import { reportAfterTraining } from '../report/after-training.ts'
+
+export type { RunInfo } from './run-dir.ts'
 
 function meanLast(history: EpochSummary[], n: number): number | null {
   const tail = history.slice(-n)
@@ -39,6 +43,7 @@ function trainResult(saver: CheckpointSaver, config: TrainResult['config'], stop
     meanLast5TestAccuracy: meanLast(history, 5),
     checkpoints: { last: saver.path('last'), best: best === null ? null : saver.path('best') },
     pretrained: saver.pretrained,
+    report: null,
   }
 }
 
@@ -142,6 +147,8 @@ async function trainEpochs(run: Run, config: TrainResult['config'], options: Tra
     if (epoch < epochs) await saver.stopIfAborted({ epoch: epoch + 1, nextBatch: 0, progress: null })
   }
 
+  const { trainer, data, plan } = run
+  await storeFinalPredictions({ runDir: run.runDir, trainer, trainSet: data.train, index: data.index, plan, config, epoch: saver.history.at(-1)?.epoch ?? epochs })
   const done = trainResult(saver, config, false)
   await appendEvent(run.runDir, {
     event: 'end',
@@ -150,7 +157,7 @@ async function trainEpochs(run: Run, config: TrainResult['config'], options: Tra
     lastTestAccuracy: done.lastTestAccuracy,
     meanLast5TestAccuracy: done.meanLast5TestAccuracy,
   })
-  return done
+  return { ...done, report: config.report.html ? await reportAfterTraining(run.runDir) : null }
 }
 
 /** Continues the run in `runDir` with the configuration it was started with. */

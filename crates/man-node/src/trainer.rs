@@ -73,9 +73,12 @@ pub struct BindingPrediction {
 
 #[napi(object)]
 pub struct BindingWeightsReport {
+    /// Tensors of the file copied into both networks.
     pub loaded: Vec<String>,
+    /// Tensors of the file not used (head of another shape, unknown names, BatchNorm counters).
     pub skipped: Vec<String>,
-    pub missing: Vec<String>,
+    /// Head variables (`fc.*`) the file gave no usable value for; they keep their initialisation.
+    pub head_initialised: Vec<String>,
 }
 
 struct Shared {
@@ -166,7 +169,7 @@ impl JsTrainer {
     pub fn load_pretrained(&self, path: String) -> AsyncTask<Compute<BindingWeightsReport>> {
         self.task(move |t| {
             let r = t.load_pretrained(&PathBuf::from(path))?;
-            Ok(BindingWeightsReport { loaded: r.loaded, skipped: r.skipped, missing: r.missing })
+            Ok(BindingWeightsReport { loaded: r.loaded, skipped: r.skipped, head_initialised: r.head_initialised })
         })
     }
 
