@@ -106,12 +106,12 @@ pub fn apply_tensors(vs: &nn::VarStore, tensors: &[RawTensor]) -> Result<Weights
         if crate::finite::has_non_finite(&src)? {
             return Err(ManError::Weights(format!("{} holds NaN or infinite values: not usable as weights", t.name)));
         }
-        sources.push((src, var));
+        sources.push((src, var, &t.name));
     }
-    for (src, var) in sources {
+    for (src, var, name) in sources {
         let mut dst = var.shallow_clone();
         tch::no_grad(|| dst.f_copy_(&src))?;
-        report.loaded.push(t.name.clone());
+        report.loaded.push(name.clone());
     }
     Ok(report)
 }
