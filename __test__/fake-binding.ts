@@ -9,9 +9,12 @@ import { promises as fs } from 'node:fs'
 
 import type {
   Binding,
+  BindingBatch,
   BindingDataset,
   BindingDatasetOptions,
   BindingDecodeFailure,
+  BindingLossWeights,
+  BindingNextBatch,
   BindingPrediction,
   BindingRuntimeInfo,
   BindingStepResult,
@@ -20,7 +23,7 @@ import type {
   BindingView,
   BindingWeightsReport,
 } from '../ts/native/binding.ts'
-import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../ts/native/binding.ts'
+import { Partition } from '../ts/native/binding.ts'
 
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ (v >>> 0), 0x01000193) >>> 0
@@ -178,21 +181,19 @@ export class FakeTrainer implements BindingTrainer {
   private step(
     kind: FakeStep['kind'],
     dataset: BindingDataset,
-    indices: Uint32Array,
-    labels: Int32Array,
-    codes: Uint8Array | null,
-    epoch: number,
-    lambda: number | null,
-    omega: number | null,
-    gamma: number | null,
-    next: Uint32Array | null | undefined,
-    nextCodes: Uint8Array | null | undefined,
+    batch: BindingBatch,
+    weights: BindingLossWeights | null,
+    next: BindingNextBatch | null | undefined,
   ): BindingStepResult {
     const ds = this.fake.asFake(dataset)
+    const { epoch, indices, labels } = batch
+    // A warm-up step ignores codes, as the addon does.
+    const codes = kind === 'co-division' ? (batch.codes ?? null) : null
     ds.checkIndices(indices)
     if (labels.length !== indices.length || (codes !== null && codes.length !== indices.length)) {
       throw new Error(`ERR_MAN_SHAPE: ${indices.length} indices, ${labels.length} labels, ${codes?.length ?? '-'} codes`)
     }
+    const lambda = weights?.lambda ?? null
     this.fake.steps.push({
       trainer: this.id,
       kind,
@@ -202,10 +203,10 @@ export class FakeTrainer implements BindingTrainer {
       labels: Array.from(labels),
       codes: codes === null ? null : Array.from(codes),
       lambda,
-      omega,
-      gamma,
+      omega: weights?.omega ?? null,
+      gamma: weights?.gamma ?? null,
       lr: this.state.lr,
-      next: next == null ? null : { indices: Array.from(next), codes: nextCodes == null ? null : Array.from(nextCodes) },
+      next: next == null ? null : { indices: Array.from(next.indices), codes: next.codes == null ? null : Array.from(next.codes) },
     })
     let correct1 = 0
     let correct2 = 0
@@ -222,45 +223,34 @@ export class FakeTrainer implements BindingTrainer {
     if (codes === null) counts.clean = indices.length
     else {
       for (const c of codes) {
-        if (c === PARTITION_CLEAN) counts.clean++
-        else if (c === PARTITION_AMBIGUOUS) counts.ambiguous++
-        else if (c === PARTITION_NOISY) counts.noisy++
+        if (c === Partition.Clean) counts.clean++
+        else if (c === Partition.Ambiguous) counts.ambiguous++
+        else if (c === Partition.Noisy) counts.noisy++
         else throw new Error(`ERR_MAN_SHAPE: invalid partition code ${c}`)
       }
     }
     const lossClean = 0.5 + (mix(h, 1) % 1000) / 1000
     const lossAmbiguous = counts.ambiguous > 0 ? (mix(h, 2) % 1000) / 1000 : 0
     const lossNoisy = counts.noisy > 0 ? (mix(h, 3) % 1000) / 10000 : 0
-    const loss = codes === null ? lossClean : lossClean + (omega ?? 0) * lossAmbiguous + (gamma ?? 0) * lossNoisy
+    const loss = weights === null ? lossClean : lossClean + weights.omega * lossAmbiguous + weights.gamma * lossNoisy
     // Nominal times (¼ ms of data and 1 ms of compute per sample), so sums can be checked.
     const dataMs = 0.25 * indices.length
     const computeMs = indices.length
     return { loss, lossClean, lossAmbiguous, lossNoisy, ...counts, correct1, correct2, dataMs, computeMs }
   }
 
-  async warmupStep(
-    dataset: BindingDataset,
-    indices: Uint32Array,
-    labels: Int32Array,
-    epoch: number,
-    nextIndices?: Uint32Array | null,
-  ): Promise<BindingStepResult> {
-    return this.step('warmup', dataset, indices, labels, null, epoch, null, null, null, nextIndices, null)
+  async warmupStep(dataset: BindingDataset, batch: BindingBatch, next?: BindingNextBatch | null): Promise<BindingStepResult> {
+    return this.step('warmup', dataset, batch, null, next)
   }
 
   async coDivisionStep(
     dataset: BindingDataset,
-    indices: Uint32Array,
-    labels: Int32Array,
-    codes: Uint8Array,
-    epoch: number,
-    lambda: number,
-    omega: number,
-    gamma: number,
-    nextIndices?: Uint32Array | null,
-    nextCodes?: Uint8Array | null,
+    batch: BindingBatch,
+    weights: BindingLossWeights,
+    next?: BindingNextBatch | null,
   ): Promise<BindingStepResult> {
-    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma, nextIndices, nextCodes)
+    if (batch.codes == null) throw new Error('ERR_MAN_SHAPE: codes: a co-division step needs one partition code per sample')
+    return this.step('co-division', dataset, batch, weights, next)
   }
 
   async predict(

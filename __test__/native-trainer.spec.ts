@@ -41,7 +41,7 @@ test('warm-up steps learn a bright/dark toy set to >= 95% training accuracy', as
   let firstLoss = Number.NaN
   let lastLoss = Number.NaN
   while (steps < 30 && best < 0.95) {
-    const r = await callNative(() => trainer.warmupStep(ds, indices, labels, 1 + steps))
+    const r = await callNative(() => trainer.warmupStep(ds, { epoch: 1 + steps, indices, labels }))
     steps++
     if (steps === 1) firstLoss = r.loss
     lastLoss = r.loss
@@ -65,13 +65,23 @@ test('a co-division step reports each subset', async (t) => {
   const ds = b.Dataset.fromBuffers(buffers, names, dataOptions)
   const trainer = b.Trainer.create(trainerOptions(2))
   const r = await callNative(() =>
-    trainer.coDivisionStep(ds, Uint32Array.from([0, 1, 2, 3, 4, 5]), labels, Uint8Array.from([0, 0, 1, 1, 2, 2]), 11, 0.5, 0.6, 1),
+    trainer.coDivisionStep(
+      ds,
+      { epoch: 11, indices: Uint32Array.from([0, 1, 2, 3, 4, 5]), labels, codes: Uint8Array.from([0, 0, 1, 1, 2, 2]) },
+      { lambda: 0.5, omega: 0.6, gamma: 1 },
+    ),
   )
   t.deepEqual([r.clean, r.ambiguous, r.noisy], [2, 2, 2])
   t.true(r.lossClean > 0 && r.lossAmbiguous > 0 && r.lossNoisy > 0)
   t.true(Math.abs(r.loss - (r.lossClean + 0.6 * r.lossAmbiguous + r.lossNoisy)) < 1e-4 * r.loss)
   const err = await t.throwsAsync(
-    callNative(() => trainer.coDivisionStep(ds, Uint32Array.from([0, 7]), labels.subarray(0, 2), Uint8Array.from([0, 0]), 11, 0.5, 0.6, 1)),
+    callNative(() =>
+      trainer.coDivisionStep(
+        ds,
+        { epoch: 11, indices: Uint32Array.from([0, 7]), labels: labels.subarray(0, 2), codes: Uint8Array.from([0, 0]) },
+        { lambda: 0.5, omega: 0.6, gamma: 1 },
+      ),
+    ),
     { instanceOf: ManError },
   )
   t.is(err?.code, 'ERR_MAN_SHAPE')
@@ -97,7 +107,7 @@ test('a corrupt JPEG is ERR_MAN_DECODE naming the file', async (t) => {
   const onDisk = b.Dataset.fromPaths([path], dataOptions)
   const trainer = b.Trainer.create(trainerOptions(2))
   const stepErr = await t.throwsAsync(
-    callNative(() => trainer.warmupStep(onDisk, Uint32Array.from([0]), Int32Array.from([0]), 1)),
+    callNative(() => trainer.warmupStep(onDisk, { epoch: 1, indices: Uint32Array.from([0]), labels: Int32Array.from([0]) })),
     { instanceOf: ManError },
   )
   t.is(stepErr?.code, 'ERR_MAN_DECODE')

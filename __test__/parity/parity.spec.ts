@@ -153,7 +153,7 @@ async function buildFixture(dir: string): Promise<Fixture> {
   const stepper = callNativeSync(() => b.Trainer.create(trainerOptions()))
   await callNative(() => stepper.load(checkpoint))
   const step = await callNative(() =>
-    stepper.coDivisionStep(ds, all, LABELS, CODES, EPOCH, STEP.lambda, STEP.omega, STEP.gamma),
+    stepper.coDivisionStep(ds, { epoch: EPOCH, indices: all, labels: LABELS, codes: CODES }, STEP),
   )
   const afterFile = join(dir, 'after.safetensors')
   await callNative(() => stepper.save(afterFile, '{}'))

@@ -13,18 +13,25 @@ use man_core::ManError;
 use crate::args;
 use crate::task::{run_sync, Compute};
 
+/// How a dataset builds its views.
 #[napi(object)]
 pub struct BindingDatasetOptions {
+    /// Output height and width of every view, in pixels.
     pub image_size: f64,
+    /// Views are a pure function of (seed, epoch, sample index, view).
     pub seed: f64,
+    /// Budget for decoded pixels kept in memory; beyond it images are decoded again.
     pub cache_bytes: f64,
+    /// Pipeline worker threads; 0 = all cores.
     pub threads: f64,
 }
 
+/// An image `scan` could not read.
 #[napi(object)]
 pub struct BindingDecodeFailure {
     pub index: u32,
     pub path: String,
+    /// `ERR_MAN_IO: ...` or `ERR_MAN_DECODE: ...`
     pub message: String,
 }
 
@@ -37,6 +44,7 @@ fn pipeline_options(o: &BindingDatasetOptions) -> man_core::Result<PipelineOptio
     })
 }
 
+/// Images held by the addon: paths (decoded lazily, cached) or encoded buffers.
 #[napi(js_name = "Dataset")]
 pub struct JsDataset {
     pub(crate) inner: Arc<Dataset>,
@@ -44,6 +52,7 @@ pub struct JsDataset {
 
 #[napi]
 impl JsDataset {
+    /// Images read from files, decoded on first use.
     #[napi(factory)]
     pub fn from_paths(paths: Vec<String>, options: BindingDatasetOptions) -> napi::Result<Self> {
         run_sync(|| {
@@ -53,6 +62,7 @@ impl JsDataset {
         })
     }
 
+    /// Encoded images held in memory; `names` label each buffer in error messages.
     #[napi(factory)]
     pub fn from_buffers(
         buffers: Vec<Buffer>,
@@ -73,6 +83,7 @@ impl JsDataset {
         })
     }
 
+    /// Number of images.
     #[napi(getter)]
     pub fn length(&self) -> u32 {
         self.inner.len() as u32
@@ -85,6 +96,7 @@ impl JsDataset {
         self.inner.decode_count() as f64
     }
 
+    /// Decodes every image once (filling the cache); lists the ones that failed instead of throwing.
     #[napi(ts_return_type = "Promise<BindingDecodeFailure[]>")]
     pub fn scan(&self) -> AsyncTask<Compute<Vec<BindingDecodeFailure>>> {
         let ds = Arc::clone(&self.inner);
@@ -101,6 +113,8 @@ impl JsDataset {
         }))
     }
 
+    /// Normalised float32 NCHW pixels of the given samples (length =
+    /// indices.length × 3 × imageSize × imageSize). For tests and benchmarks.
     #[napi(ts_return_type = "Promise<Float32Array>")]
     pub fn views(
         &self,
