@@ -21,7 +21,7 @@ pub struct BindingBatch {
     pub labels: Int32Array,
     /// One `Partition` per sample: required by `coDivisionStep`, ignored by `warmupStep`.
     #[napi(ts_type = "Uint8Array | null")]
-    pub codes: Option<Uint8Array>,
+    pub codes: Option<Option<Uint8Array>>,
 }
 
 /// The batch the next step will ask for (same dataset and epoch): its views
@@ -32,8 +32,9 @@ pub struct BindingNextBatch {
     pub indices: Uint32Array,
     /// The next co-division batch's codes: its noisy samples get strong views too.
     #[napi(ts_type = "Uint8Array | null")]
-    pub codes: Option<Uint8Array>,
+    pub codes: Option<Option<Uint8Array>>,
 }
+
 
 /// A step's batch and announced next batch, copied out of JavaScript memory
 /// so that the task computing the step on another thread owns them.
@@ -47,7 +48,9 @@ pub struct StepInput {
 
 impl StepInput {
     pub fn new(batch: BindingBatch, next: Option<BindingNextBatch>) -> Self {
-        let copy = |codes: Option<Uint8Array>| codes.map(|c| c.to_vec());
+        // Two Options: napi reads an absent field as the outer None, and a
+        // present one through Option's own conversion, which takes null as None.
+        let copy = |codes: Option<Option<Uint8Array>>| codes.flatten().map(|c| c.to_vec());
         StepInput {
             epoch: batch.epoch,
             indices: batch.indices.to_vec(),
