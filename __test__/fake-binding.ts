@@ -4,8 +4,13 @@
  * step folds its inputs into; predictions are pseudo-random functions of that
  * state, the sample and the view. It records every call, and save/load write
  * a real (tensor-less) safetensors file, so resume can be tested end to end.
+ * It computes no losses: the specs of the loss functions run on the addon.
  */
 import { promises as fs } from 'node:fs'
+
+import { writeFileAtomic } from '../ts/data/atomic-write.ts'
+import { CHECKPOINT_METADATA_KEY } from '../ts/train/checkpoint.ts'
+import { decodeSafetensors, encodeSafetensors } from '../ts/util/safetensors.ts'
 
 import type {
   Binding,
@@ -307,18 +312,8 @@ export class FakeTrainer implements BindingTrainer {
 
   async save(path: string, metadata: string): Promise<void> {
     this.fake.calls.push({ method: 'save', trainer: this.id, detail: { path, metadata } })
-    const header = JSON.stringify({ __metadata__: { metadata, fake_state: JSON.stringify(this.state) } })
-    const padded = header + ' '.repeat((8 - (header.length % 8)) % 8)
-    const body = Buffer.alloc(8 + Buffer.byteLength(padded))
-    body.writeBigUInt64LE(BigInt(Buffer.byteLength(padded)), 0)
-    body.write(padded, 8)
-    const tmp = `${path}.fake-tmp`
-    try {
-      await fs.writeFile(tmp, body)
-      await fs.rename(tmp, path)
-    } catch (err) {
-      throw new Error(`ERR_MAN_IO: ${path}: ${(err as Error).message}`)
-    }
+    const body = encodeSafetensors({}, { [CHECKPOINT_METADATA_KEY]: metadata, fake_state: JSON.stringify(this.state) })
+    await writeFileAtomic(path, body)
   }
 
   async load(path: string): Promise<string> {
@@ -329,10 +324,9 @@ export class FakeTrainer implements BindingTrainer {
     } catch (err) {
       throw new Error(`ERR_MAN_IO: ${path}: ${(err as Error).message}`)
     }
-    const len = Number(body.readBigUInt64LE(0))
-    const meta = JSON.parse(body.subarray(8, 8 + len).toString('utf8')).__metadata__ as Record<string, string>
-    this.state = JSON.parse(meta.fake_state!) as FakeState
-    return meta.metadata!
+    const { metadata } = decodeSafetensors(body, path)
+    this.state = JSON.parse(metadata.fake_state!) as FakeState
+    return metadata[CHECKPOINT_METADATA_KEY]!
   }
 }
 
@@ -397,46 +391,13 @@ export class FakeBinding implements Binding {
     },
   }
 
-  async lossCrossEntropy(logits: Float64Array, rows: number, cols: number, labels: Int32Array): Promise<number> {
-    let sum = 0
-    for (let r = 0; r < rows; r++) sum -= logSoftmax(logits, r, cols)[labels[r]!]!
-    return sum / rows
-  }
-
-  async lossKl(pred: Float64Array, target: Float64Array, rows: number, cols: number): Promise<number> {
-    let sum = 0
-    for (let r = 0; r < rows; r++) {
-      const lp = logSoftmax(pred, r, cols)
-      const lt = logSoftmax(target, r, cols)
-      for (let c = 0; c < cols; c++) sum += Math.exp(lt[c]!) * (lt[c]! - lp[c]!)
-    }
-    return sum / rows
-  }
-
-  async lossMutual(logits1: Float64Array, logits2: Float64Array, rows: number, cols: number, labels: Int32Array, lambda: number): Promise<number> {
-    const ce = 0.5 * ((await this.lossCrossEntropy(logits1, rows, cols, labels)) + (await this.lossCrossEntropy(logits2, rows, cols, labels)))
-    const kl = 0.5 * ((await this.lossKl(logits1, logits2, rows, cols)) + (await this.lossKl(logits2, logits1, rows, cols)))
-    return (1 - lambda) * ce + lambda * kl
-  }
-
-  async lossConsistency(weak: Float64Array, strong: Float64Array, rows: number, cols: number): Promise<number> {
-    let sum = 0
-    for (let r = 0; r < rows; r++) {
-      const a = logSoftmax(weak, r, cols)
-      const b = logSoftmax(strong, r, cols)
-      for (let c = 0; c < cols; c++) sum += (Math.exp(a[c]!) - Math.exp(b[c]!)) ** 2
-    }
-    return sum / (rows * cols)
-  }
+  // The loss specs run on the real addon; orchestration never calls these.
+  lossCrossEntropy = noLosses
+  lossKl = noLosses
+  lossMutual = noLosses
+  lossConsistency = noLosses
 }
 
-function logSoftmax(x: Float64Array, row: number, cols: number): Float64Array {
-  const out = new Float64Array(cols)
-  let max = -Infinity
-  for (let c = 0; c < cols; c++) max = Math.max(max, x[row * cols + c]!)
-  let sum = 0
-  for (let c = 0; c < cols; c++) sum += Math.exp(x[row * cols + c]! - max)
-  const lse = max + Math.log(sum)
-  for (let c = 0; c < cols; c++) out[c] = x[row * cols + c]! - lse
-  return out
+function noLosses(): Promise<number> {
+  return Promise.reject(new Error('ERR_MAN_CONFIG: the fake binding computes no losses; use the real addon'))
 }

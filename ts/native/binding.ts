@@ -17,16 +17,18 @@
  */
 import type * as Native from '../../native.generated.js'
 
-export type BindingRuntimeInfo = Native.BindingRuntimeInfo
-export type BindingDatasetOptions = Native.BindingDatasetOptions
-export type BindingDecodeFailure = Native.BindingDecodeFailure
-export type BindingTrainerOptions = Native.BindingTrainerOptions
-export type BindingBatch = Native.BindingBatch
-export type BindingNextBatch = Native.BindingNextBatch
-export type BindingLossWeights = Native.BindingLossWeights
-export type BindingStepResult = Native.BindingStepResult
-export type BindingPrediction = Native.BindingPrediction
-export type BindingWeightsReport = Native.BindingWeightsReport
+export type {
+  BindingBatch,
+  BindingDatasetOptions,
+  BindingDecodeFailure,
+  BindingLossWeights,
+  BindingNextBatch,
+  BindingPrediction,
+  BindingRuntimeInfo,
+  BindingStepResult,
+  BindingTrainerOptions,
+  BindingWeightsReport,
+} from '../../native.generated.js'
 
 /** Images held by the addon. */
 export type BindingDataset = Native.Dataset

@@ -1,4 +1,4 @@
-//! The MAN trainer: a pair of ResNet-18s, the losses of METHOD.md, Adam,
+//! The MAN trainer: a pair of ResNet-18s, the losses of docs/method.md, Adam,
 //! warm-up / co-division steps, prediction, checkpoints.
 
 pub mod adam;

@@ -1,5 +1,5 @@
 //! The pair of ResNet-18s, one Adam over both, and the tensor-level steps of
-//! METHOD.md. The dataset-level wrappers (views built by the image pipeline)
+//! docs/method.md. The dataset-level wrappers (views built by the image pipeline)
 //! live in `steps.rs`; these take ready tensors so they can be tested without images.
 
 use tch::{nn, Device, Kind, Tensor};

@@ -5,12 +5,12 @@
  */
 import test from 'ava'
 
-import { resolveConfig } from '../ts/config/index.ts'
-import type { BindingDataset, BindingStepResult, BindingTrainer } from '../ts/native/binding.ts'
-import { trainerOptions as optionsFor } from '../ts/train/trainer-options.ts'
-import { getBinding } from '../ts/native/index.ts'
-import { callNative, callNativeSync } from '../ts/errors.ts'
-import { toySet } from './helpers/toy-images.ts'
+import { resolveConfig } from '../../ts/config/index.ts'
+import type { BindingDataset, BindingStepResult, BindingTrainer } from '../../ts/native/binding.ts'
+import { trainerOptions as optionsFor } from '../../ts/train/trainer-options.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { callNative, callNativeSync } from '../../ts/errors.ts'
+import { toySet } from '../helpers/toy-images.ts'
 
 const trainerOptions = optionsFor(resolveConfig({ train: { seed: 3 }, runtime: { device: 'cpu' } }), 2)
 

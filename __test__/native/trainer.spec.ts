@@ -4,16 +4,16 @@
  * another class count.
  */
 import test from 'ava'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import type { BindingDatasetOptions, BindingTrainerOptions } from '../ts/native/binding.ts'
-import { getBinding } from '../ts/native/index.ts'
-import { callNative, callNativeSync, ManError } from '../ts/errors.ts'
-import { toyJpeg, toySet } from './helpers/toy-images.ts'
-import { resolveConfig } from '../ts/config/index.ts'
-import { trainerOptions as optionsFor } from '../ts/train/trainer-options.ts'
+import type { BindingDatasetOptions, BindingTrainerOptions } from '../../ts/native/binding.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { callNative, callNativeSync, ManError } from '../../ts/errors.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { toyJpeg, toySet } from '../helpers/toy-images.ts'
+import { resolveConfig } from '../../ts/config/index.ts'
+import { trainerOptions as optionsFor } from '../../ts/train/trainer-options.ts'
 
 const dataOptions: BindingDatasetOptions = { imageSize: 32, seed: 1, cacheBytes: 1 << 24, threads: 2 }
 
@@ -21,11 +21,6 @@ function trainerOptions(numClasses: number, seed = 1): BindingTrainerOptions {
   return optionsFor(resolveConfig({ train: { seed }, runtime: { device: 'cpu' } }), numClasses)
 }
 
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'man-native-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 test('warm-up steps learn a bright/dark toy set to >= 95% training accuracy', async (t) => {
   const b = getBinding()
@@ -86,6 +81,24 @@ test('a co-division step reports each subset', async (t) => {
   )
   t.is(err?.code, 'ERR_MAN_SHAPE')
   t.regex(err!.message, /indices\[1\] = 7/)
+})
+
+test('a batch without codes, or with null ones, takes a warm-up step; a co-division step refuses it', async (t) => {
+  const b = getBinding()
+  const { buffers, names, labels } = toySet(4)
+  const ds = b.Dataset.fromBuffers(buffers, names, dataOptions)
+  const trainer = b.Trainer.create(trainerOptions(2))
+  const indices = Uint32Array.from([0, 1, 2, 3])
+  const absent = await callNative(() => trainer.warmupStep(ds, { epoch: 1, indices, labels }, { indices, codes: null }))
+  const nulled = await callNative(() => trainer.warmupStep(ds, { epoch: 1, indices, labels, codes: null }, null))
+  t.true(Number.isFinite(absent.loss) && Number.isFinite(nulled.loss))
+  t.is(nulled.clean, 4)
+  const weights = { lambda: 0.5, omega: 0.6, gamma: 1 }
+  const err = await t.throwsAsync(callNative(() => trainer.coDivisionStep(ds, { epoch: 11, indices, labels, codes: null }, weights)), {
+    instanceOf: ManError,
+  })
+  t.is(err?.code, 'ERR_MAN_SHAPE')
+  t.regex(err!.message, /codes/)
 })
 
 test('a corrupt JPEG is ERR_MAN_DECODE naming the file', async (t) => {

@@ -1,0 +1,122 @@
+/**
+ * The safetensors format without the addon: 8 bytes of little-endian header
+ * length, a JSON header (tensor entries and an optional string map under
+ * `__metadata__`), then the tensor bytes. The package reads checkpoint
+ * metadata with it (loadModel needs the class names before it can create a
+ * trainer); the specs, the fake binding and the benchmarks write and read
+ * whole files. Tensor bytes are taken as they lie in memory: little-endian
+ * hosts only, which covers every platform man-fer ships for.
+ */
+import { promises as fs } from 'node:fs'
+
+import { ManError } from '../errors.ts'
+
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array
+
+export interface NamedTensor {
+  shape: number[]
+  data: TensorData
+}
+
+export interface Safetensors {
+  tensors: Record<string, NamedTensor>
+  metadata: Record<string, string>
+}
+
+const MAX_HEADER = 100 * 1024 * 1024
+const DTYPES: Array<[string, new (buffer: ArrayBuffer) => TensorData]> = [
+  ['F32', Float32Array],
+  ['F64', Float64Array],
+  ['I64', BigInt64Array],
+  ['I32', Int32Array],
+]
+
+function product(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1)
+}
+
+function headerLength(prefix: Buffer, file: string): number {
+  if (prefix.length < 8) throw new ManError('ERR_MAN_WEIGHTS', `${file}: too short to be a safetensors file`)
+  const len = Number(prefix.readBigUInt64LE(0))
+  if (len > MAX_HEADER) throw new ManError('ERR_MAN_WEIGHTS', `${file}: safetensors header of ${len} bytes is implausible`)
+  return len
+}
+
+function parseHeader(json: Buffer, len: number, file: string): Record<string, unknown> {
+  if (json.length !== len) throw new ManError('ERR_MAN_WEIGHTS', `${file}: safetensors header is cut short`)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json.toString('utf8'))
+  } catch (err) {
+    throw new ManError('ERR_MAN_WEIGHTS', `${file}: safetensors header is not JSON`, { cause: err })
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new ManError('ERR_MAN_WEIGHTS', `${file}: safetensors header is not an object`)
+  return parsed as Record<string, unknown>
+}
+
+function metadataOf(header: Record<string, unknown>): Record<string, string> {
+  const meta = header.__metadata__
+  return typeof meta === 'object' && meta !== null ? (meta as Record<string, string>) : {}
+}
+
+/** A whole file's bytes: header, then the tensors in the order given, 8-byte aligned. */
+export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata?: Record<string, string>): Buffer {
+  const header: Record<string, unknown> = metadata === undefined ? {} : { __metadata__: metadata }
+  const parts: Buffer[] = []
+  let offset = 0
+  for (const [name, t] of Object.entries(tensors)) {
+    const dtype = DTYPES.find(([, type]) => t.data instanceof type)?.[0]
+    if (dtype === undefined) throw new Error(`tensor ${name} has an unsupported array type`)
+    if (product(t.shape) !== t.data.length) {
+      throw new Error(`tensor ${name} has ${t.data.length} values for shape [${t.shape.join(', ')}]`)
+    }
+    const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] }
+    parts.push(bytes)
+    offset += bytes.length
+  }
+  let json = JSON.stringify(header)
+  // The format asks for the data to start on an 8-byte boundary: the header is padded with spaces.
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8)
+  const len = Buffer.alloc(8)
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)))
+  return Buffer.concat([len, Buffer.from(json, 'utf8'), ...parts])
+}
+
+/** Every tensor (copied out, so each is aligned) and the metadata of a whole file's bytes. */
+export function decodeSafetensors(body: Buffer, file: string): Safetensors {
+  const len = headerLength(body, file)
+  const header = parseHeader(body.subarray(8, 8 + len), len, file)
+  const start = 8 + len
+  const tensors: Record<string, NamedTensor> = {}
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue
+    const { dtype, shape, data_offsets: [from, to] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] }
+    const type = DTYPES.find(([d]) => d === dtype)?.[1]
+    if (type === undefined) throw new ManError('ERR_MAN_WEIGHTS', `${file}: tensor ${name} has unsupported dtype ${dtype}`)
+    const data = new type(new Uint8Array(body.subarray(start + from, start + to)).buffer)
+    if (data.length !== product(shape)) throw new ManError('ERR_MAN_WEIGHTS', `${file}: tensor ${name} is cut short`)
+    tensors[name] = { shape, data }
+  }
+  return { tensors, metadata: metadataOf(header) }
+}
+
+/** The `__metadata__` of a safetensors file, reading only its header. */
+export async function readSafetensorsMetadata(file: string): Promise<Record<string, string>> {
+  let handle: fs.FileHandle
+  try {
+    handle = await fs.open(file, 'r')
+  } catch (err) {
+    throw new ManError('ERR_MAN_IO', `cannot open checkpoint ${file}: ${(err as Error).message}`, { cause: err })
+  }
+  try {
+    const prefix = Buffer.alloc(8)
+    const { bytesRead } = await handle.read(prefix, 0, 8, 0)
+    const len = headerLength(prefix.subarray(0, bytesRead), file)
+    const json = Buffer.alloc(len)
+    const read = await handle.read(json, 0, len, 8)
+    return metadataOf(parseHeader(json.subarray(0, read.bytesRead), len, file))
+  } finally {
+    await handle.close()
+  }
+}
