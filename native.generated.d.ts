@@ -138,6 +138,11 @@ export interface BindingDatasetOptions {
   cacheBytes: number
   /** Pipeline worker threads; 0 = all cores. */
   threads: number
+  /**
+   * fromPaths only: a face box per image, 4 numbers each (x, y, width,
+   * height in pixels); width 0 keeps the whole image.
+   */
+  crops?: Array<number>
 }
 
 /** An image `scan` could not read. */

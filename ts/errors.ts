@@ -16,6 +16,7 @@ export type ManErrorCode =
   | 'ERR_MAN_LIBTORCH'
   | 'ERR_MAN_NO_BINARY'
   | 'ERR_MAN_RUN_DIR'
+  | 'ERR_MAN_ONNX'
 
 export class ManError extends Error {
   readonly code: ManErrorCode

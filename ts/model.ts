@@ -6,12 +6,14 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
-import type { DatasetIndex } from './data/types.ts'
+import type { DatasetIndex, DatasetSplit } from './data/types.ts'
 import { callNative, callNativeSync, ManError } from './errors.ts'
 import type { BindingDataset, BindingTrainer } from './native/binding.ts'
 import { getBinding } from './native/index.ts'
+import { loadOnnxModel } from './onnx/onnx-model.ts'
 import { readCheckpointMeta } from './train/checkpoint.ts'
 import { argmaxRows, score, type Scores } from './train/evaluation.ts'
+import { openSplit } from './train/open-split.ts'
 import { checkpointPath, exists } from './train/run-dir.ts'
 
 export interface LoadModelOptions {
@@ -74,13 +76,23 @@ class LoadedModel implements Model {
 
   /** N×C ensemble probabilities. */
   async probabilities(images: Array<string | Uint8Array>): Promise<Float32Array> {
-    const k = this.classNames.length
     if (images.length === 0) return new Float32Array(0)
-    const dataset = this.open(images)
-    const indices = Uint32Array.from({ length: images.length }, (_, i) => i)
+    return this.datasetProbabilities(this.open(images), images.length)
+  }
+
+  /** N×C ensemble probabilities of a dataset split (its files, cropped where it says, or the images it carries). */
+  async splitProbabilities(split: DatasetSplit): Promise<Float32Array> {
+    if (split.paths.length === 0) return new Float32Array(0)
+    const options = { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0 }
+    return this.datasetProbabilities(openSplit(getBinding(), split, options), split.paths.length)
+  }
+
+  private async datasetProbabilities(dataset: BindingDataset, n: number): Promise<Float32Array> {
+    const k = this.classNames.length
+    const indices = Uint32Array.from({ length: n }, (_, i) => i)
     const prediction = await callNative(() => this.trainer.predict(dataset, indices, 'test', 0, this.batchSize, true))
-    if (prediction.probs === null || prediction.probs.length !== images.length * k) {
-      throw new ManError('ERR_MAN_SHAPE', `predict returned ${prediction.probs?.length ?? 0} probabilities for ${images.length} images × ${k} classes`)
+    if (prediction.probs === null || prediction.probs.length !== n * k) {
+      throw new ManError('ERR_MAN_SHAPE', `predict returned ${prediction.probs?.length ?? 0} probabilities for ${n} images × ${k} classes`)
     }
     return prediction.probs
   }
@@ -107,7 +119,8 @@ class LoadedModel implements Model {
   }
 }
 
-async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
+/** The checkpoint file of a run directory (or the file itself). */
+export async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
   let stat
   try {
     stat = await fs.stat(target)
@@ -123,8 +136,13 @@ async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<s
   throw new ManError('ERR_MAN_RUN_DIR', `${target} holds no checkpoint (${order.map((n) => `checkpoints/${n}.safetensors`).join(' or ')})`)
 }
 
-/** Loads the model of a run directory (its best checkpoint by default) or of one checkpoint file. */
+/**
+ * Loads the model of a run directory (its best checkpoint by default), of one
+ * checkpoint file, or of an `.onnx` file from `exportOnnx` (run by ONNX
+ * Runtime, without libtorch; needs the onnxruntime-node package).
+ */
 export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOptions = {}): Promise<Model> {
+  if (runDirOrCheckpoint.toLowerCase().endsWith('.onnx')) return loadOnnxModel(runDirOrCheckpoint, options)
   const file = path.resolve(await findCheckpoint(runDirOrCheckpoint, options.checkpoint ?? 'best'))
   const meta = await readCheckpointMeta(file)
   const binding = getBinding()
@@ -153,6 +171,7 @@ export type Evaluation = Scores
 export async function evaluate(model: Model, dataset: DatasetIndex | { paths: string[]; labels: Int32Array | number[] }): Promise<Evaluation> {
   let paths: string[]
   let labels: Int32Array
+  let split: DatasetSplit | null = null
   if ('test' in dataset) {
     const same =
       dataset.classNames.length === model.classNames.length && dataset.classNames.every((c, i) => c === model.classNames[i])
@@ -164,6 +183,7 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
     }
     paths = dataset.test.paths
     labels = dataset.test.labels
+    split = dataset.test
   } else {
     paths = dataset.paths
     labels = Int32Array.from(dataset.labels)
@@ -174,8 +194,13 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
     if (!(labels[i]! >= 0 && labels[i]! < k)) throw new ManError('ERR_MAN_DATA', `${paths[i]}: label ${labels[i]} is outside 0..${k - 1}`)
   }
   let pred: Int32Array
-  if (model instanceof LoadedModel) pred = argmaxRows(await model.probabilities(paths), paths.length, k)
-  else pred = Int32Array.from(await model.predict(paths), (p) => p.index)
+  if (model instanceof LoadedModel) {
+    const probs = split === null ? await model.probabilities(paths) : await model.splitProbabilities(split)
+    pred = argmaxRows(probs, paths.length, k)
+  } else {
+    if (split?.crops) throw new ManError('ERR_MAN_DATA', 'evaluate: this model cannot crop images to face boxes; pass a model from loadModel')
+    pred = Int32Array.from(await model.predict(split?.images ?? paths), (p) => p.index)
+  }
   return score(pred, labels, model.classNames)
 }
 

@@ -140,7 +140,7 @@ async function announceStart(runDir: string, out: Output): Promise<void> {
   if (out.json) return
   const start = (await readEvents(runDir).catch(() => [])).find((e) => e.event === 'start')
   if (start === undefined) return
-  const noise = start.noise as { rate: number; flipped: number } | null
+  const noise = start.noise as { rate: number; flipped: number; file?: string | null } | null
   const parts = [
     `${start.train} training images`,
     ...(Number(start.validation) > 0 ? [`${start.validation} validation`] : []),
@@ -148,8 +148,10 @@ async function announceStart(runDir: string, out: Output): Promise<void> {
     `${(start.classNames as string[]).length} classes`,
     `device ${start.device}`,
   ]
-  if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
+  if (noise?.file) parts.push(`labels from ${noise.file} (${noise.flipped} differ from the clean ones, ${pct(noise.rate, 1)})`)
+  else if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
   out.log(`man-fer: ${parts.join(', ')}`)
+  for (const note of (start.dataNotes as string[] | undefined) ?? []) out.log(`man-fer: ${note}`)
 }
 
 interface Suspicious {

@@ -44,6 +44,12 @@ const crossChecks: CrossCheck[] = [
     reads: [['train', 'warmup'], ['train', 'epochs']],
     check: (c) => (c.train.warmup > c.train.epochs ? `must be at most train.epochs (${c.train.epochs})` : undefined),
   },
+  {
+    path: ['noise', 'file'],
+    reads: [['noise', 'file'], ['noise', 'rate']],
+    check: (c) =>
+      c.noise.file !== undefined && c.noise.rate > 0 ? 'replaces the labels itself: leave noise.rate at 0' : undefined,
+  },
 ]
 
 function pathKey(path: readonly PropertyKey[]): string {

@@ -11,8 +11,8 @@ const seed = () => nonNegativeInt().max(0xffffffff)
 
 export const dataSchema = z
   .strictObject({
-    path: z.string().min(1).optional().describe('dataset root: RAF-DB directory, image folder, or CSV file'),
-    format: z.enum(['auto', 'rafdb', 'folder', 'csv']).default('auto').describe('dataset layout'),
+    path: z.string().min(1).optional().describe('dataset root: RAF-DB, FERPlus or AffectNet directory, image folder, or CSV file'),
+    format: z.enum(['auto', 'rafdb', 'folder', 'csv', 'ferplus', 'affectnet']).default('auto').describe('dataset layout'),
     skipBad: z.boolean().default(false).describe('drop unreadable or unlabelled entries (listed in the run) instead of failing'),
     validationSplit: z
       .number()
@@ -20,6 +20,15 @@ export const dataSchema = z
       .lt(1)
       .default(0)
       .describe('fraction of the training set held out, seeded, for model selection; 0 = none'),
+    classes: z
+      .number()
+      .int()
+      .min(7)
+      .max(8)
+      .optional()
+      .describe("AffectNet protocol: 8 classes, or 7 without Contempt (default 8)"),
+    // No defaults on the options added after the first release: a run's config hash (resume) stays what it was.
+    crop: z.boolean().optional().describe('AffectNet: cut each image to the face box of its manifest row, for the uncropped originals (default false)'),
   })
   .prefault({})
 
@@ -27,6 +36,11 @@ export const noiseSchema = z
   .strictObject({
     rate: z.number().min(0).lt(1).default(0).describe('fraction of training labels replaced by another class (symmetric noise)'),
     seed: seed().default(0).describe('seed of the noise injection'),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('training labels from FILE (RAF-DB format, e.g. EAC\'s noise01.txt), scored against the clean ones'),
   })
   .prefault({})
 
@@ -50,6 +64,10 @@ export const trainSchema = z
     eps: z.number().positive().default(1e-8).describe('Adam ε'),
     weightDecay: z.number().min(0).default(1e-4).describe('weight decay added to the gradient (torch.optim.Adam, not AdamW)'),
     seed: seed().default(0).describe('seed of weights, data order, augmentation and the validation split'),
+    sampler: z
+      .enum(['shuffle', 'balanced'])
+      .optional()
+      .describe("'shuffle' (default): each sample once an epoch; 'balanced': classes drawn equally often (with replacement)"),
   })
   .prefault({})
 

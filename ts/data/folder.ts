@@ -1,7 +1,9 @@
 /**
  * Image folders: `<root>/train/<class>/*.{jpg,jpeg,png}` and
- * `<root>/test/<class>/*`. Classes are the training folder names, sorted by
- * code point (locale-independent, so indices never depend on the machine).
+ * `<root>/test/<class>/*` (or `val/`, or `validation/`, as copies of data sets
+ * with a public validation split but no public test split name it). Classes
+ * are the training folder names, sorted by code point (locale-independent, so
+ * indices never depend on the machine).
  * Other files (READMEs, .DS_Store) are ignored.
  */
 import { readdir } from 'node:fs/promises'
@@ -27,7 +29,10 @@ async function listDir(dir: string): Promise<{ dirs: string[]; images: string[] 
   return { dirs: dirs.sort(), images: images.sort() }
 }
 
-async function listSplit(root: string, split: Split): Promise<string[] | null> {
+/** The test split's folder name, in order of preference. */
+const TEST_FOLDERS = ['test', 'val', 'validation']
+
+async function listSplit(root: string, split: string): Promise<string[] | null> {
   try {
     return (await listDir(join(root, split))).dirs
   } catch (err) {
@@ -39,7 +44,16 @@ async function listSplit(root: string, split: Split): Promise<string[] | null> {
 export async function scanFolder(root: string): Promise<Scan> {
   const trainClasses = await listSplit(root, 'train')
   if (!trainClasses) throw dataError(`${root}: no train/ folder (expected train/<class>/ and test/<class>/)`)
-  const testClasses = (await listSplit(root, 'test')) ?? []
+  let testFolder = 'test'
+  let testClasses: string[] = []
+  for (const name of TEST_FOLDERS) {
+    const classes = await listSplit(root, name)
+    if (classes) {
+      testFolder = name
+      testClasses = classes
+      break
+    }
+  }
   const scan: Scan = {
     root,
     format: 'folder',
@@ -49,9 +63,10 @@ export async function scanFolder(root: string): Promise<Scan> {
     checkExistence: false,
   }
   const classIndex = new Map(trainClasses.map((c, i) => [c, i]))
-  for (const [split, classes] of [['train', trainClasses], ['test', testClasses]] as const) {
+  const splits: Array<[Split, string, string[]]> = [['train', 'train', trainClasses], ['test', testFolder, testClasses]]
+  for (const [split, folder, classes] of splits) {
     for (const name of classes) {
-      const dir = join(root, split, name)
+      const dir = join(root, folder, name)
       let images: string[]
       try {
         images = (await listDir(dir)).images
@@ -66,7 +81,7 @@ export async function scanFolder(root: string): Promise<Scan> {
       }
       for (const image of images) {
         const path = join(dir, image)
-        scan.entries.push({ path, shown: join(split, name, image), label, split, file: path })
+        scan.entries.push({ path, shown: join(folder, name, image), label, split, file: path })
       }
     }
   }

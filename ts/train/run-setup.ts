@@ -123,6 +123,7 @@ async function startRun(run: Omit<Run, 'position'>, config: ManConfig): Promise<
     await writeJsonAtomic(path.join(runDir, NOISE_FILE), {
       rate: plan.noise.rate,
       seed: plan.noise.seed,
+      ...(plan.noise.file !== undefined ? { file: plan.noise.file } : {}),
       flipped: Array.from(plan.noise.flipped),
       names: Array.from(plan.noise.flipped, (i) => plan.trainPaths[i]),
     })
@@ -140,9 +141,10 @@ async function startRun(run: Omit<Run, 'position'>, config: ManConfig): Promise<
     train: plan.trainMembers.length,
     validation: plan.valMembers.length,
     test: plan.test.paths.length,
-    noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length },
+    noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length, file: plan.noise.file ?? null },
     pretrained: saver.pretrained,
     skipped: data.skipped,
+    dataNotes: data.notes,
   })
   const position: Position = { epoch: 1, nextBatch: 0, progress: null }
   await saver.save('last', position)

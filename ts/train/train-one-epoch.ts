@@ -118,7 +118,7 @@ export async function trainOneEpoch(
   const partition = phase === 'co-division' ? await epochPartition(ctx, epoch, startBatch, progress) : null
 
   const nTrain = plan.trainMembers.length
-  const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch)
+  const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch, config.train.sampler === 'balanced' ? plan.trainLabels : undefined)
   // The epoch's samples in visiting order, gathered once: each batch is then
   // a view (no per-sample work between steps), and the next batch can be
   // announced to the addon, which builds its views while the step trains.

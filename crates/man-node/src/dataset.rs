@@ -7,7 +7,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Uint32Array};
 use napi_derive::napi;
 
-use man_core::data::{Dataset, PipelineOptions};
+use man_core::data::{Dataset, FaceBox, PipelineOptions};
 use man_core::ManError;
 
 use crate::args;
@@ -24,6 +24,9 @@ pub struct BindingDatasetOptions {
     pub cache_bytes: f64,
     /// Pipeline worker threads; 0 = all cores.
     pub threads: f64,
+    /// fromPaths only: a face box per image, 4 numbers each (x, y, width,
+    /// height in pixels); width 0 keeps the whole image.
+    pub crops: Option<Vec<u32>>,
 }
 
 /// An image `scan` could not read.
@@ -33,6 +36,19 @@ pub struct BindingDecodeFailure {
     pub path: String,
     /// `ERR_MAN_IO: ...` or `ERR_MAN_DECODE: ...`
     pub message: String,
+}
+
+fn face_boxes(crops: &[u32], images: usize) -> man_core::Result<Vec<Option<FaceBox>>> {
+    if crops.len() != images * 4 {
+        return Err(ManError::Shape(format!(
+            "crops has {} numbers for {images} images; it needs 4 per image (x, y, width, height)",
+            crops.len()
+        )));
+    }
+    Ok(crops
+        .chunks_exact(4)
+        .map(|c| (c[2] > 0).then_some(FaceBox { x: c[0], y: c[1], width: c[2], height: c[3] }))
+        .collect())
 }
 
 fn pipeline_options(o: &BindingDatasetOptions) -> man_core::Result<PipelineOptions> {
@@ -57,8 +73,15 @@ impl JsDataset {
     pub fn from_paths(paths: Vec<String>, options: BindingDatasetOptions) -> napi::Result<Self> {
         run_sync(|| {
             let opts = pipeline_options(&options)?;
-            let paths = paths.into_iter().map(PathBuf::from).collect();
-            Ok(JsDataset { inner: Arc::new(Dataset::from_paths(paths, opts)?) })
+            let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+            let inner = match &options.crops {
+                Some(crops) => {
+                    let boxes = face_boxes(crops, paths.len())?;
+                    Dataset::from_cropped_paths(paths.into_iter().zip(boxes).collect(), opts)?
+                }
+                None => Dataset::from_paths(paths, opts)?,
+            };
+            Ok(JsDataset { inner: Arc::new(inner) })
         })
     }
 
@@ -76,6 +99,9 @@ impl JsDataset {
                     names.len(),
                     buffers.len()
                 )));
+            }
+            if options.crops.is_some() {
+                return Err(ManError::Config("crops applies to fromPaths only: crop encoded buffers before passing them".into()));
             }
             let opts = pipeline_options(&options)?;
             let items = names.into_iter().zip(buffers.iter().map(|b| b.to_vec())).collect();

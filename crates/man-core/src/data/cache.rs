@@ -7,18 +7,20 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::image::{decode_rgb8, Rgb8};
+use super::image::{crop_rgb8, decode_rgb8, FaceBox, Rgb8};
 use crate::{ManError, Result};
 
 pub enum Source {
     Path(PathBuf),
+    /// An image file of which only the face box is kept (AffectNet's originals).
+    CroppedPath(PathBuf, FaceBox),
     Buffer { name: String, bytes: Vec<u8> },
 }
 
 impl Source {
     pub fn name(&self) -> String {
         match self {
-            Source::Path(p) => p.display().to_string(),
+            Source::Path(p) | Source::CroppedPath(p, _) => p.display().to_string(),
             Source::Buffer { name, .. } => name.clone(),
         }
     }
@@ -28,6 +30,11 @@ impl Source {
             Source::Path(p) => {
                 let bytes = std::fs::read(p).map_err(|e| ManError::io(p, e))?;
                 decode_rgb8(&p.display().to_string(), &bytes)
+            }
+            Source::CroppedPath(p, face) => {
+                let bytes = std::fs::read(p).map_err(|e| ManError::io(p, e))?;
+                let name = p.display().to_string();
+                crop_rgb8(&name, &decode_rgb8(&name, &bytes)?, *face)
             }
             Source::Buffer { name, bytes } => decode_rgb8(name, bytes),
         }

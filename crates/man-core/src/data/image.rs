@@ -36,6 +36,40 @@ pub fn decode_rgb8(name: &str, bytes: &[u8]) -> Result<Rgb8> {
     Ok(Rgb8::new(w, h, rgb.into_raw()))
 }
 
+/// A face rectangle in pixels of the encoded image: left, top, width, height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaceBox {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The part of `img` inside `face`, clipped to the image: manifests give boxes
+/// from a detector, which may reach past an edge. A box with nothing inside the
+/// image is an error naming the file, not a silently empty face.
+pub fn crop_rgb8(name: &str, img: &Rgb8, face: FaceBox) -> Result<Rgb8> {
+    let (x0, y0) = (face.x as usize, face.y as usize);
+    let x1 = (x0 + face.width as usize).min(img.width);
+    let y1 = (y0 + face.height as usize).min(img.height);
+    if x0 >= x1 || y0 >= y1 {
+        return Err(ManError::decode(
+            name,
+            format!(
+                "face box x={} y={} width={} height={} lies outside the {}x{} image",
+                face.x, face.y, face.width, face.height, img.width, img.height
+            ),
+        ));
+    }
+    let (w, h) = (x1 - x0, y1 - y0);
+    let mut data = Vec::with_capacity(w * h * 3);
+    for row in y0..y1 {
+        let start = (row * img.width + x0) * 3;
+        data.extend_from_slice(&img.data[start..start + w * 3]);
+    }
+    Ok(Rgb8::new(w, h, data))
+}
+
 /// The JPEG decoder fills a cut-off scan with grey and reports success; PIL
 /// (and so the reference) refuses such files, and silently training on a
 /// half-grey face is worse than an error. Entropy-coded data never contains
@@ -58,6 +92,19 @@ fn is_truncated_jpeg(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crop_keeps_the_box_clipped_to_the_image() {
+        // 4x3 image whose red channel is 10*row + column.
+        let data: Vec<u8> = (0..3).flat_map(|r| (0..4).flat_map(move |c| [10 * r + c, 0, 0])).collect();
+        let img = Rgb8::new(4, 3, data);
+        let face = crop_rgb8("a.jpg", &img, FaceBox { x: 1, y: 1, width: 2, height: 5 }).unwrap();
+        assert_eq!((face.width, face.height), (2, 2));
+        assert_eq!(face.data.iter().step_by(3).copied().collect::<Vec<_>>(), vec![11, 12, 21, 22]);
+        let err = crop_rgb8("a.jpg", &img, FaceBox { x: 4, y: 0, width: 3, height: 3 }).unwrap_err();
+        assert!(err.to_string().contains("a.jpg"), "{err}");
+        assert!(err.to_string().contains("outside the 4x3 image"), "{err}");
+    }
 
     #[test]
     fn truncation_needs_an_eoi_after_the_last_scan() {

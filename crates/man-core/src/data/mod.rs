@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use crate::{ManError, Result};
 use cache::{ImageStore, Source};
 use normalise::Normaliser;
+pub use image::FaceBox;
 pub use normalise::{IMAGENET_MEAN, IMAGENET_STD};
 use views::Scratch;
 
@@ -84,6 +85,18 @@ pub struct Dataset {
 impl Dataset {
     pub fn from_paths(paths: Vec<PathBuf>, opts: PipelineOptions) -> Result<Self> {
         Self::new(paths.into_iter().map(Source::Path).collect(), opts)
+    }
+
+    /// Image files each cut to its face box after decoding (None: the whole image).
+    pub fn from_cropped_paths(items: Vec<(PathBuf, Option<FaceBox>)>, opts: PipelineOptions) -> Result<Self> {
+        let sources = items
+            .into_iter()
+            .map(|(path, face)| match face {
+                Some(face) => Source::CroppedPath(path, face),
+                None => Source::Path(path),
+            })
+            .collect();
+        Self::new(sources, opts)
     }
 
     /// Encoded images held in memory; `name` labels each in error messages.
