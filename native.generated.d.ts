@@ -58,7 +58,7 @@ export declare class Dataset {
   /** Images read from files, decoded on first use. */
   static fromPaths(paths: Array<string>, options: BindingDatasetOptions): Dataset
   /** Encoded images held in memory; `names` label each buffer in error messages. */
-  static fromBuffers(buffers: Array<Buffer>, names: Array<string>, options: BindingDatasetOptions): Dataset
+  static fromBuffers(buffers: Array<Uint8Array>, names: Array<string>, options: BindingDatasetOptions): Dataset
   /** Number of images. */
   get length(): number
   /**
@@ -205,14 +205,18 @@ export interface BindingTrainerOptions {
   mixedPrecision: boolean
 }
 
-/** What `loadPretrained` took from a weights file. */
+/**
+ * What `loadPretrained` took from a weights file. A backbone tensor the
+ * file lacks or shapes otherwise is never in a report: loadPretrained fails
+ * naming it.
+ */
 export interface BindingWeightsReport {
-  /** Tensors loaded into both networks. */
+  /** Tensors of the file copied into both networks, in file order. */
   loaded: Array<string>
-  /** Tensors present in the file but not used (head tensors of another shape, unknown names). */
+  /** Tensors of the file not used (head of another shape, unknown names, BatchNorm counters). */
   skipped: Array<string>
-  /** Backbone tensors the file lacks (empty, or loading fails). */
-  missing: Array<string>
+  /** Head variables (`fc.*`) the file gave no usable value for; they keep their initialisation. */
+  headInitialised: Array<string>
 }
 
 /** Rejects from a deliberate panic inside a task: proves a panic becomes an error, not an abort. */

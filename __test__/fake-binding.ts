@@ -29,6 +29,7 @@ import type {
   BindingWeightsReport,
 } from '../ts/native/binding.ts'
 import { Partition } from '../ts/native/binding.ts'
+import { isCounter, isHead, resnet18StateDictNames } from './helpers/resnet18-names.ts'
 
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ (v >>> 0), 0x01000193) >>> 0
@@ -59,8 +60,20 @@ export interface FakeBindingOptions {
   skill?: [number, number]
   /** Names that scan() reports as undecodable. */
   failing?: (name: string) => boolean
-  /** Backbone tensor names loadPretrained reports as missing. */
-  missingWeights?: string[]
+  /** What the weights file given to loadPretrained holds (it is never read). */
+  weightsFile?: FakeWeightsFile
+  /** loadPretrained's answer, in place of the one the addon would give for `weightsFile`. */
+  weightsReport?: BindingWeightsReport
+}
+
+/** A torchvision ResNet-18 state dict as a user may have it. */
+export interface FakeWeightsFile {
+  /** Classes of the file's `fc` head; null when it has none. Default 1000 (ImageNet). */
+  headClasses?: number | null
+  /** Whether BatchNorm's `num_batches_tracked` counters are stored (torch.save: yes). Default true. */
+  counters?: boolean
+  /** Backbone tensors the file lacks: loadPretrained fails naming them, as the addon does. */
+  missing?: string[]
 }
 
 export interface FakeStep {
@@ -165,11 +178,28 @@ export class FakeTrainer implements BindingTrainer {
 
   async loadPretrained(path: string): Promise<BindingWeightsReport> {
     this.fake.calls.push({ method: 'loadPretrained', trainer: this.id, detail: { path } })
+    const report = this.fake.options.weightsReport ?? this.weightsReport(path, this.fake.options.weightsFile ?? {})
     this.state.weights = mix(this.state.weights, hashString(path))
+    return report
+  }
+
+  /** What crates/man-core/src/weights/apply.rs reports for such a file, or the error it raises. */
+  private weightsReport(path: string, file: FakeWeightsFile): BindingWeightsReport {
+    const headClasses = file.headClasses === undefined ? 1000 : file.headClasses
+    const missing = new Set(file.missing ?? [])
+    const names = resnet18StateDictNames().filter(
+      (n) => !missing.has(n) && (file.counters !== false || !isCounter(n)) && (headClasses !== null || !isHead(n)),
+    )
+    if (missing.size > 0) {
+      const problems = [...missing].sort().map((n) => `${n} is missing from the file`)
+      throw new Error(`ERR_MAN_WEIGHTS: ${path}: pretrained weights do not fit the backbone (${problems.length} problems): ${problems.join('; ')}`)
+    }
+    const headFits = headClasses === this.options.numClasses
+    const used = (n: string) => !isCounter(n) && (headFits || !isHead(n))
     return {
-      loaded: ['conv1.weight', 'bn1.weight', 'layer1.0.conv1.weight'],
-      skipped: ['fc.weight', 'fc.bias'],
-      missing: this.fake.options.missingWeights ?? [],
+      loaded: names.filter(used),
+      skipped: names.filter((n) => !used(n)),
+      headInitialised: headFits ? [] : ['fc.bias', 'fc.weight'],
     }
   }
 
@@ -375,7 +405,7 @@ export class FakeBinding implements Binding {
 
   readonly Dataset = {
     fromPaths: (paths: string[], options: BindingDatasetOptions): BindingDataset => this.addDataset(paths, options),
-    fromBuffers: (buffers: Buffer[], names: string[], options: BindingDatasetOptions): BindingDataset => {
+    fromBuffers: (buffers: Uint8Array[], names: string[], options: BindingDatasetOptions): BindingDataset => {
       if (buffers.length !== names.length) throw new Error(`ERR_MAN_SHAPE: ${buffers.length} buffers, ${names.length} names`)
       return this.addDataset(names, options)
     },

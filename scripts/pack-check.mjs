@@ -71,6 +71,8 @@ try {
   const listing = sh('tar', ['tzf', packed.main]).split('\n').filter(Boolean)
   const unwanted = listing.filter((f) => /\.(rs|node)$|Cargo\.(toml|lock)$|__test__|\/crates\/|\/ts\/|\.spec\./.test(f))
   if (unwanted.length) fail(`main tarball ships files users do not need: ${unwanted.join(', ')}`)
+  const reportAssets = ['charts.js', 'table.js', 'report.css'].map((f) => `package/dist/report/assets/${f}`).filter((f) => !listing.includes(f))
+  if (reportAssets.length) fail(`main tarball lacks the report page's files: ${reportAssets.join(', ')}`)
 
   const app = join(work, 'app')
   sh('mkdir', ['-p', app])

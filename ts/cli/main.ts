@@ -13,6 +13,7 @@ import { exportCommand } from './export.ts'
 import { infoCommand } from './info.ts'
 import { makeOutput, type Output, type Streams } from './output.ts'
 import { predictCommand } from './predict.ts'
+import { reportCommand } from './report.ts'
 import { setupCommand } from './setup.ts'
 import { synthCommand } from './synth.ts'
 import { trainCommand, type TrainCommandDeps } from './train.ts'
@@ -27,6 +28,7 @@ commands:
   predict --model DIR IMAGE...       label and class probabilities of each image (DIR or an .onnx file)
   export --model DIR [--out FILE]    the trained model as ONNX, for ONNX Runtime without libtorch
   synth --out DIR [options]          write the synthetic FER benchmark (RAF-DB layout, known noise)
+  report RUN [--out FILE.html]       HTML report of a run: curves, and the training images ranked by suspicion
   info [--json]                      the runtime: torch version, device, threads
   setup [--check]                    install libtorch 2.11.0 (PyPI torch) into man-fer's cache folder if none is found
 
@@ -59,6 +61,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         return await exportCommand(rest, out)
       case 'synth':
         return await synthCommand(rest, out)
+      case 'report':
+        return await reportCommand(rest, out)
       case 'info':
         return await infoCommand(rest, out)
       case 'setup':
@@ -75,7 +79,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         else out.data(USAGE)
         return command === undefined ? 1 : 0
       default:
-        throw new UsageError(`unknown command '${command}' (one of: train, eval, predict, export, synth, info, setup; see man-fer --help)`)
+        throw new UsageError(`unknown command '${command}' (one of: train, eval, predict, export, synth, report, info, setup; see man-fer --help)`)
     }
   } catch (err) {
     out.clearStatus()
@@ -97,7 +101,7 @@ function reportError(err: unknown, out: Output, env: NodeJS.ProcessEnv, command:
   // Every line of a multi-line message (a ConfigError lists each bad field) gets the prefix.
   for (const line of message.split('\n')) out.log(`man-fer: ${line}`)
   if (err instanceof UsageError) {
-    const known = ['train', 'eval', 'predict', 'export', 'synth', 'info', 'setup'].includes(command ?? '')
+    const known = ['train', 'eval', 'predict', 'export', 'synth', 'report', 'info', 'setup'].includes(command ?? '')
     out.log(`man-fer: see 'man-fer ${known ? `${command} ` : ''}--help'`)
   }
   if (env.MAN_DEBUG === '1' && err instanceof Error && err.stack) out.log(err.stack)

@@ -45,6 +45,7 @@ const GROUPS: Record<string, string> = {
   train: 'training',
   man: 'MAN',
   runtime: 'runtime',
+  report: 'report',
   out: 'output',
 }
 

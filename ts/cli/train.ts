@@ -10,7 +10,7 @@ import { resolveConfig, type ConfigInput, type ManConfig } from '../config/index
 import { ManError } from '../errors.ts'
 import { checkpointPath, CONFIG_FILE, defaultRunDir, METRICS_FILE, PARTITIONS_DIR, readEvents, readJson, readPartition } from '../train/run-dir.ts'
 import { resumeTrain, train } from '../train/train.ts'
-import type { TrainResult } from '../train/types.ts'
+import type { PretrainedReport, TrainResult } from '../train/types.ts'
 import { PARTITION_NOISY } from '../native/binding.ts'
 import { parseArgs, renderHelp } from './args.ts'
 import { duration, pct } from './format.ts'
@@ -27,8 +27,9 @@ const JSON_SUSPICIOUS = 100
 const USAGE = 'man-fer train --data PATH [options]   |   man-fer train --resume DIR'
 const SUMMARY = `Trains two ResNet-18s with MAN (or the cross-entropy baseline) and writes a run directory:
 config.json, metrics.jsonl (one line per epoch), partitions/ (clean/ambiguous/noisy per epoch),
-checkpoints/best and checkpoints/last. Every option of the config schema has a flag; a config file
-(--config) and a preset go under the flags. Ctrl-C stops cleanly; --resume continues.`
+checkpoints/best and checkpoints/last, and when it ends report.html (see man-fer report --help).
+Every option of the config schema has a flag; a config file (--config) and a preset go under the
+flags. Ctrl-C stops cleanly; --resume continues.`
 
 export function trainHelp(): string {
   return renderHelp(USAGE, SUMMARY, trainFlagSpecs())
@@ -152,6 +153,16 @@ async function announceStart(runDir: string, out: Output): Promise<void> {
   else if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
   out.log(`man-fer: ${parts.join(', ')}`)
   for (const note of (start.dataNotes as string[] | undefined) ?? []) out.log(`man-fer: ${note}`)
+  const pretrained = start.pretrained as PretrainedReport | null | undefined
+  if (pretrained) out.log(`man-fer: ${describePretrained(pretrained)}`)
+}
+
+function describePretrained(p: PretrainedReport): string {
+  const head =
+    p.headInitialised.length > 0
+      ? `head ${p.headInitialised.join(', ')} initialised (the file has no head for this class count)`
+      : 'head loaded too'
+  return `pretrained ${p.path}: ${p.loaded} tensors loaded into both networks, ${head}`
 }
 
 interface Suspicious {
@@ -194,7 +205,9 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
       bestMeanClassAccuracy: result.history.find((h) => h.epoch === result.best?.epoch)?.test.meanClassAccuracy ?? null,
       noiseDetection: last?.noiseDetection ?? null,
       checkpoints: result.checkpoints,
+      pretrained: result.pretrained,
       metrics,
+      report: result.report,
       suspicious: suspicious === null ? null : { ...suspicious, names: suspicious.names.slice(0, JSON_SUSPICIOUS) },
       wallMs,
     })
@@ -215,7 +228,9 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
     )
   }
   out.data(`model:  ${result.checkpoints.best ?? result.checkpoints.last}${result.checkpoints.best ? ` (best; last: ${result.checkpoints.last})` : ''}`)
-  out.data(`report: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
+  if (result.report !== null && 'file' in result.report) out.data(`report: ${result.report.file} (open it in a browser)`)
+  if (result.report !== null && 'error' in result.report) out.data(`report: not written: ${result.report.error} (retry: man-fer report ${result.runDir})`)
+  out.data(`metrics: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
   if (suspicious !== null) {
     const shown = suspicious.names.slice(0, SHOWN_SUSPICIOUS)
     out.data(

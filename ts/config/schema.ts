@@ -100,6 +100,13 @@ export const runtimeSchema = z
   })
   .prefault({})
 
+export const reportSchema = z
+  .strictObject({
+    html: z.boolean().default(true).describe('write report.html (curves, suspect list) into the run directory when training ends'),
+    top: nonNegativeInt().default(300).describe('suspects shown with a thumbnail in report.html'),
+  })
+  .prefault({})
+
 export const configSchema = z.strictObject({
   data: dataSchema,
   noise: noiseSchema,
@@ -111,6 +118,7 @@ export const configSchema = z.strictObject({
   train: trainSchema,
   man: manSchema,
   runtime: runtimeSchema,
+  report: reportSchema,
   out: z.string().min(1).optional().describe('run directory (created if missing)'),
 })
 

@@ -6,8 +6,9 @@
  * build, and a Rust change that TypeScript does not follow makes
  * `npm run typecheck` fail, here, in its users or in the fake binding
  * (`__test__/fake-binding.ts`), which implements the same `Binding`.
- * (`typecheck` also checks the generated file on its own: `skipLibCheck`
- * would turn a name it cannot resolve into `any` without a word.)
+ * (`typecheck` also checks the generated file on its own, without Node's
+ * types, as a user sees it: `skipLibCheck` would turn a name it cannot
+ * resolve into `any` without a word.)
  * Tensors never cross this boundary: only sample indices, labels, partition
  * codes, numbers and typed arrays.
  *

@@ -46,7 +46,7 @@ export interface CheckpointMeta {
 }
 
 /** Settings that may change between a run and its resumption without changing its results. */
-const NOT_HASHED = new Set(['runtime', 'out'])
+const NOT_HASHED = new Set(['runtime', 'report', 'out'])
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical)

@@ -9,6 +9,7 @@ import path from 'node:path'
 import type { ManConfig } from '../config/schema.ts'
 import { writeFileAtomic } from '../data/atomic-write.ts'
 import { ManError } from '../errors.ts'
+import type { PretrainedReport } from './types.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../native/binding.ts'
 
 export const CONFIG_FILE = 'config.json'
@@ -37,6 +38,8 @@ export interface RunInfo {
   imageSize: number
   method: ManConfig['method']
   dataset: { root: string; format: string; train: number; validation: number; test: number }
+  /** The backbone both networks started from; null when they started from their initialisation. */
+  pretrained: PretrainedReport | null
 }
 
 function runDirError(what: string, file: string, err: unknown): ManError {

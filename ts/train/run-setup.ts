@@ -103,6 +103,10 @@ async function resumeRun(saver: CheckpointSaver): Promise<Position> {
 /** Writes a fresh run directory and the starting weights, so that a run stopped in its first epoch can resume. */
 async function startRun(run: Omit<Run, 'position'>, config: ManConfig): Promise<Position> {
   const { runDir, data, plan, trainer, saver } = run
+  // Before anything is written: a weights file that does not fit leaves no run behind.
+  if (config.model.pretrained !== undefined) {
+    saver.pretrained = await loadPretrained(trainer, path.resolve(config.model.pretrained))
+  }
   await createRunDir(runDir)
   await writeJsonAtomic(path.join(runDir, CONFIG_FILE), { ...config, out: runDir })
   const info: RunInfo = {
@@ -116,6 +120,7 @@ async function startRun(run: Omit<Run, 'position'>, config: ManConfig): Promise<
       validation: plan.valMembers.length,
       test: plan.test.paths.length,
     },
+    pretrained: saver.pretrained,
   }
   await writeJsonAtomic(path.join(runDir, RUN_FILE), info)
   await writePartitionNames(runDir, plan.trainNames)
@@ -127,9 +132,6 @@ async function startRun(run: Omit<Run, 'position'>, config: ManConfig): Promise<
       flipped: Array.from(plan.noise.flipped),
       names: Array.from(plan.noise.flipped, (i) => plan.trainPaths[i]),
     })
-  }
-  if (config.model.pretrained !== undefined) {
-    saver.pretrained = await loadPretrained(trainer, path.resolve(config.model.pretrained))
   }
   await appendEvent(runDir, {
     event: 'start',

@@ -8,6 +8,8 @@
 import path from 'node:path'
 
 import { resolveConfig, type ConfigInput } from '../config/index.ts'
+import { reportAfterTraining } from '../report/after-training.ts'
+import { storeFinalPredictions } from '../report/final-predictions.ts'
 import { noiseDetection } from '../data/noise.ts'
 import { callNativeSync } from '../errors.ts'
 import { getBinding } from '../native/index.ts'
@@ -38,6 +40,7 @@ function trainResult(saver: CheckpointSaver, config: TrainResult['config'], stop
     meanLast5TestAccuracy: meanLast(history, 5),
     checkpoints: { last: saver.path('last'), best: best === null ? null : saver.path('best') },
     pretrained: saver.pretrained,
+    report: null,
   }
 }
 
@@ -107,6 +110,15 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     if (epoch < epochs) await saver.stopIfAborted({ epoch: epoch + 1, nextBatch: 0, progress: null })
   }
 
+  await storeFinalPredictions({
+    runDir: run.runDir,
+    trainer: run.trainer,
+    trainSet: run.data.train,
+    index: run.data.index,
+    plan: run.plan,
+    config,
+    epoch: saver.history.at(-1)?.epoch ?? epochs,
+  })
   const done = trainResult(saver, config, false)
   await appendEvent(run.runDir, {
     event: 'end',
@@ -115,7 +127,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     lastTestAccuracy: done.lastTestAccuracy,
     meanLast5TestAccuracy: done.meanLast5TestAccuracy,
   })
-  return done
+  return { ...done, report: config.report.html ? await reportAfterTraining(run.runDir) : null }
 }
 
 /** Continues the run in `runDir` with the configuration it was started with. */

@@ -97,11 +97,16 @@ export interface BestEpoch {
   validationAccuracy: number | null
 }
 
+/** What `model.pretrained` gave both networks. A missing or misshapen backbone tensor fails the run instead. */
 export interface PretrainedReport {
+  /** The weights file, absolute. */
   path: string
+  /** How many tensors of the file were copied into each network (100 for a torchvision ResNet-18 backbone). */
   loaded: number
+  /** Tensors of the file not used: a head of another shape, names the model lacks, BatchNorm counters. */
   skipped: string[]
-  missing: string[]
+  /** Head variables that kept their initialisation because the file has no head of this class count. */
+  headInitialised: string[]
 }
 
 export interface TrainResult {
@@ -118,4 +123,6 @@ export interface TrainResult {
   meanLast5TestAccuracy: number | null
   checkpoints: { last: string; best: string | null }
   pretrained: PretrainedReport | null
+  /** report.html written when training ended (config report.html), or why it could not be; null when not made. */
+  report: { file: string; bytes: number } | { error: string } | null
 }

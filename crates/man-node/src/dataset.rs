@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Uint32Array};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 
 use man_core::data::{Dataset, FaceBox, PipelineOptions};
@@ -88,7 +88,8 @@ impl JsDataset {
     /// Encoded images held in memory; `names` label each buffer in error messages.
     #[napi(factory)]
     pub fn from_buffers(
-        buffers: Vec<Buffer>,
+        // Uint8Array rather than Buffer: a Buffer is one, and the declarations then need no Node types.
+        buffers: Vec<Uint8Array>,
         names: Vec<String>,
         options: BindingDatasetOptions,
     ) -> napi::Result<Self> {

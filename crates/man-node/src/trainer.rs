@@ -49,15 +49,17 @@ pub struct BindingPrediction {
     pub probs: Option<Float32Array>,
 }
 
-/// What `loadPretrained` took from a weights file.
+/// What `loadPretrained` took from a weights file. A backbone tensor the
+/// file lacks or shapes otherwise is never in a report: loadPretrained fails
+/// naming it.
 #[napi(object)]
 pub struct BindingWeightsReport {
-    /// Tensors loaded into both networks.
+    /// Tensors of the file copied into both networks, in file order.
     pub loaded: Vec<String>,
-    /// Tensors present in the file but not used (head tensors of another shape, unknown names).
+    /// Tensors of the file not used (head of another shape, unknown names, BatchNorm counters).
     pub skipped: Vec<String>,
-    /// Backbone tensors the file lacks (empty, or loading fails).
-    pub missing: Vec<String>,
+    /// Head variables (`fc.*`) the file gave no usable value for; they keep their initialisation.
+    pub head_initialised: Vec<String>,
 }
 
 struct Shared {
@@ -161,7 +163,7 @@ impl JsTrainer {
     pub fn load_pretrained(&self, path: String) -> AsyncTask<Compute<BindingWeightsReport>> {
         self.task(move |t| {
             let r = t.load_pretrained(&PathBuf::from(path))?;
-            Ok(BindingWeightsReport { loaded: r.loaded, skipped: r.skipped, missing: r.missing })
+            Ok(BindingWeightsReport { loaded: r.loaded, skipped: r.skipped, head_initialised: r.head_initialised })
         })
     }
 
