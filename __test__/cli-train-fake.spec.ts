@@ -1,7 +1,7 @@
 /**
  * `man-fer train` in process over the fake binding: what goes to stdout and
  * stderr, the result, the suspicious samples, the TTY bars and NO_COLOR,
- * Ctrl-C and --resume. (cli-train.spec.ts runs the real addon end to end.)
+ * Ctrl-C and --resume. (native/cli-train.spec.ts runs the real addon end to end.)
  */
 import { EventEmitter } from 'node:events'
 import path from 'node:path'

@@ -5,8 +5,7 @@
  * man-fer's own forward pass on a trained run is in onnx-integration.spec.ts.
  */
 import test from 'ava'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 
@@ -17,9 +16,10 @@ import { decodeModel, encodeModel, type OnnxModel } from '../ts/onnx/schema.ts'
 import { cli, jsonLines } from './helpers/cli.ts'
 import { writeFakeCheckpoint } from './helpers/fake-checkpoint.ts'
 import { checkOnnxModel } from './helpers/onnx-check.ts'
+import { makeTempDir, removeTempDir } from './helpers/temp-dir.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'man-fer-onnx-export-'))
-test.after.always(() => rmSync(root, { recursive: true, force: true }))
+const root = makeTempDir('man-fer-onnx-export-')
+test.after.always(() => removeTempDir(root))
 
 const CLASSES = ['happy', 'sad', 'neutral']
 const SIZE = 32

@@ -77,7 +77,7 @@ test.serial('a MAN run: warm-up steps, then co-division with λ, ω, γ; lr per 
       t.is(s.omega, 0.6)
       t.is(s.gamma, 1)
     }
-    // The partition is the METHOD.md rule over the co-division predictions (weak views of this epoch).
+    // The partition is the docs/method.md rule over the co-division predictions (weak views of this epoch).
     const call = predictCalls(fake, 'weak').find((c) => c.detail!.epoch === epoch)!
     t.truthy(call, `co-division prediction of epoch ${epoch}`)
     t.deepEqual(call.detail!.indices, Array.from({ length: 22 }, (_, i) => i))

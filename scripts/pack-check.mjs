@@ -63,7 +63,7 @@ if (process.argv.includes('--no-build')) {
 
 const work = mkdtempSync(join(tmpdir(), 'man-fer-pack-check-'))
 try {
-  const packed = JSON.parse(sh('node', [join(root, 'scripts/pack.mjs'), join(work, 'tarballs')]))
+  const packed = JSON.parse(sh('node', ['--import=tsx', join(root, 'scripts/pack.mjs'), join(work, 'tarballs')], { cwd: root }))
   const kib = (p) => `${(packed.sizes[p] / 1024).toFixed(1)} KiB`
   process.stdout.write(`tarball ${packed.main.split('/').pop()}: ${kib(packed.main)}\n`)
   process.stdout.write(`tarball ${packed.platform.split('/').pop()}: ${kib(packed.platform)}\n`)
@@ -76,7 +76,7 @@ try {
 
   const app = join(work, 'app')
   sh('mkdir', ['-p', app])
-  const platformName = `man-fer-${packed.triple}`
+  const platformName = packed.platformPackage
   writeFileSync(join(app, 'package.json'), JSON.stringify({
     name: 'man-fer-pack-check-app',
     private: true,

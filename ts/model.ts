@@ -17,7 +17,7 @@ import { readCheckpointMeta } from './train/checkpoint.ts'
 import { argmaxRows, score, type Scores } from './train/evaluation.ts'
 import { openSplit } from './train/open-split.ts'
 import { checkpointPath, exists } from './train/run-dir.ts'
-import { assertSafetensorsComplete } from './train/safetensors-meta.ts'
+import { assertSafetensorsComplete } from './util/safetensors.ts'
 import { argumentError, describe } from './util/arguments.ts'
 
 export interface LoadModelOptions {

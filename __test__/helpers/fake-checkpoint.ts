@@ -4,7 +4,9 @@
  * checkpoint metadata, as crates/man-core/src/train/checkpoint.rs lays them
  * out. For exporter specs that need a checkpoint but not a trained model.
  */
-import { writeSafetensors, type NamedTensor } from '../parity/safetensors.ts'
+import { writeFileSync } from 'node:fs'
+
+import { encodeSafetensors, type NamedTensor } from '../../ts/util/safetensors.ts'
 import { CHECKPOINT_KIND, type CheckpointMeta } from '../../ts/train/checkpoint.ts'
 import { Rng } from '../../ts/util/prng.ts'
 
@@ -81,12 +83,15 @@ export function writeFakeCheckpoint(file: string, options: FakeCheckpointOptions
     best: null,
     pretrained: null,
   }
-  writeSafetensors(file, tensors, {
-    format: 'man-fer-trainer-1',
-    num_classes: String(classNames.length),
-    'adam.step': '0',
-    'adam.lr': '0.001',
-    metadata: JSON.stringify(meta),
-  })
+  writeFileSync(
+    file,
+    encodeSafetensors(tensors, {
+      format: 'man-fer-trainer-1',
+      num_classes: String(classNames.length),
+      'adam.step': '0',
+      'adam.lr': '0.001',
+      metadata: JSON.stringify(meta),
+    }),
+  )
   return meta
 }

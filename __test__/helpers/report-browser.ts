@@ -5,12 +5,13 @@
  * leaves the file, and whether every chart drew its data. Shared by the
  * report spec and `npm run report:screenshot`.
  */
-import { existsSync, promises as fs } from 'node:fs'
-import os from 'node:os'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+
+import { makeTempDir, removeTempDir } from './temp-dir.ts'
 
 export const CHROMIUM = process.env.MAN_CHROMIUM ?? '/usr/bin/chromium'
 /** Flags that keep Chromium off the network and quiet on a machine without a display or GPU. */
@@ -48,7 +49,7 @@ export async function openReport(file: string, viewport = { width: 1400, height:
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set MAN_CHROMIUM)`)
   }
-  const profile = await fs.mkdtemp(path.join(os.tmpdir(), 'man-fer-chromium-'))
+  const profile = makeTempDir('man-fer-chromium-')
   let context: BrowserContext
   try {
     context = await chromium.launchPersistentContext(profile, {
@@ -59,7 +60,7 @@ export async function openReport(file: string, viewport = { width: 1400, height:
       offline: true,
     })
   } catch (err) {
-    await fs.rm(profile, { recursive: true, force: true })
+    removeTempDir(profile)
     throw err
   }
   const url = pathToFileURL(path.resolve(file)).href
@@ -93,7 +94,7 @@ export async function openReport(file: string, viewport = { width: 1400, height:
     charts,
     close: async () => {
       await context.close()
-      await fs.rm(profile, { recursive: true, force: true })
+      removeTempDir(profile)
     },
   }
 }

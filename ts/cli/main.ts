@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 
 import { ManError } from '../errors.ts'
 import { PACKAGE_ROOT } from '../native/loader.ts'
-import { UsageError } from './args.ts'
+import { UsageError, wantsJson } from './args.ts'
 import { evalCommand } from './eval.ts'
 import { exportCommand } from './export.ts'
 import { infoCommand } from './info.ts'
@@ -46,7 +46,7 @@ function version(): string {
 
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
   const [command, ...rest] = argv
-  const json = rest.includes('--json') || rest.includes('--json=true')
+  const json = wantsJson(rest)
   const env = deps.env ?? process.env
   const out = makeOutput(json, deps.streams, env)
   try {

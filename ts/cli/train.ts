@@ -6,7 +6,7 @@
  */
 import path from 'node:path'
 
-import type { ManConfig } from '../config/index.ts'
+import { resolveConfig, type ConfigInput, type ManConfig } from '../config/index.ts'
 import { ManError } from '../errors.ts'
 import { checkpointPath, CONFIG_FILE, defaultRunDir, METRICS_FILE, PARTITIONS_DIR, readEvents, readJson, readPartition } from '../train/run-dir.ts'
 import { resumeTrain, train } from '../train/train.ts'
@@ -68,10 +68,10 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
   if (resume !== undefined) {
     assertResumeAlone(parsed)
     runDir = path.resolve(resume)
-    const saved = await readJson<ManConfig>(path.join(runDir, CONFIG_FILE)).catch((err: unknown) => {
+    const saved = await readJson<ConfigInput>(path.join(runDir, CONFIG_FILE)).catch((err: unknown) => {
       throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory: ${(err as Error).message}`, { cause: err })
     })
-    epochs = saved.train?.epochs ?? 0
+    epochs = resolveConfig(saved).train.epochs
   } else {
     config = await configFromArgs(parsed)
     if (config.data.path === undefined) {

@@ -1,6 +1,6 @@
 /**
  * The one configuration schema. Its defaults are the reference setting of
- * METHOD.md; the CLI derives its flags (and their help) from it, so the two
+ * docs/method.md; the CLI derives its flags (and their help) from it, so the two
  * never disagree.
  */
 import { z } from 'zod'

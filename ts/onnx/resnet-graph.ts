@@ -5,7 +5,7 @@
  * Conv → Relu → MaxPool → 8 basic blocks → GlobalAveragePool → Flatten → Gemm.
  */
 import { ManError } from '../errors.ts'
-import type { Float32Tensor } from '../train/safetensors-meta.ts'
+import type { Float32Tensor } from '../util/safetensors.ts'
 import type { GraphBuilder } from './graph-builder.ts'
 
 /** torch.nn.BatchNorm2d's default, which resnet.rs uses. */

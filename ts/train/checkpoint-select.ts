@@ -7,7 +7,7 @@
 import { ManError } from '../errors.ts'
 import { readCheckpointMeta, type CheckpointMeta } from './checkpoint.ts'
 import { checkpointPath, type CheckpointName } from './run-dir.ts'
-import { assertSafetensorsComplete } from './safetensors-meta.ts'
+import { assertSafetensorsComplete } from '../util/safetensors.ts'
 import { exists } from './run-dir.ts'
 
 export interface CheckpointCandidate {

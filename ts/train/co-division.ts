@@ -1,5 +1,5 @@
 /**
- * Co-division (METHOD.md): the agreement of the two networks' predictions with
+ * Co-division (docs/method.md): the agreement of the two networks' predictions with
  * the given label splits the training set into clean, ambiguous and noisy
  * samples. One pass over typed arrays, no allocation per sample.
  */

@@ -5,8 +5,8 @@
  */
 import { DATA_LIMITS, type ManConfig } from '../config/index.ts'
 import { loadDataset } from '../data/index.ts'
-import type { DatasetIndex } from '../data/types.ts'
 import { applyNoiseFile } from '../data/noise-labels.ts'
+import type { DatasetIndex } from '../data/types.ts'
 import { callNative, ConfigError, ManError } from '../errors.ts'
 import type { BindingDataset } from '../native/binding.ts'
 import { getBinding } from '../native/index.ts'
@@ -19,14 +19,20 @@ export interface Datasets {
   index: DatasetIndex
   train: BindingDataset
   test: BindingDataset
-  /** One line per image left out, loading, relabelling and decoding alike. */
+  /** One line per image left out, loading and decoding alike. */
   skipped: string[]
-  /** Rows the dataset's own rules leave out (not problems), e.g. "12 with no majority vote". */
+  /** What the dataset format's own rules left out, one line each. */
   notes: string[]
 }
 
-async function loadIndex(config: ManConfig, options: TrainOptions): Promise<{ index: DatasetIndex; skipped: string[]; notes?: string[] }> {
-  if (options.dataset !== undefined) return { index: options.dataset, skipped: [] }
+interface Loaded {
+  index: DatasetIndex
+  skipped: string[]
+  notes: string[]
+}
+
+async function loadIndex(config: ManConfig, options: TrainOptions): Promise<Loaded> {
+  if (options.dataset !== undefined) return { index: options.dataset, skipped: [], notes: [] }
   if (config.data.path === undefined) {
     throw new ConfigError(['Invalid value for option data.path: required (or pass options.dataset)'])
   }
@@ -38,6 +44,14 @@ async function loadIndex(config: ManConfig, options: TrainOptions): Promise<{ in
     ...(config.data.classes !== undefined ? { classes: config.data.classes as 7 | 8 } : {}),
     maxClasses: config.data.maxClasses ?? DATA_LIMITS.maxClasses,
   })
+}
+
+/** The index with the labels of `noise.file` in place of the given ones, when the config names one. */
+async function labelledIndex(config: ManConfig, options: TrainOptions): Promise<Loaded> {
+  const loaded = await loadIndex(config, options)
+  if (config.noise.file === undefined) return loaded
+  const relabelled = await applyNoiseFile(loaded.index, config.noise.file, config.data.skipBad)
+  return { ...loaded, index: relabelled.index, skipped: [...loaded.skipped, ...relabelled.skipped] }
 }
 
 function createDatasets(index: DatasetIndex, config: ManConfig): Pick<Datasets, 'train' | 'test'> {
@@ -58,12 +72,8 @@ function createDatasets(index: DatasetIndex, config: ManConfig): Pick<Datasets, 
 
 /** The training and test datasets of the run, every image decoded once. */
 export async function openDatasets(config: ManConfig, options: TrainOptions, warn: (message: string) => void = () => {}): Promise<Datasets> {
-  const loaded = await loadIndex(config, options)
-  const relabelled =
-    config.noise.file === undefined ? { ...loaded, skipped: [] } : await applyNoiseFile(loaded.index, config.noise.file, config.data.skipBad)
-  const index = relabelled.index
-  const notes = loaded.notes ?? []
-  const skipped = [...loaded.skipped, ...relabelled.skipped]
+  const loaded = await labelledIndex(config, options)
+  const index = loaded.index
   // Before the slow decoding scan: a label typo or an empty class is a minute cheaper to hear about.
   checkIndex(index)
   for (const warning of checkClasses(index, config.data)) warn(warning)
@@ -71,7 +81,7 @@ export async function openDatasets(config: ManConfig, options: TrainOptions, war
   const trainFailures = await callNative(() => opened.train.scan())
   const testFailures = await callNative(() => opened.test.scan())
   const failures = [...trainFailures, ...testFailures]
-  if (failures.length === 0) return { index, ...opened, skipped, notes }
+  if (failures.length === 0) return { index, ...opened, skipped: loaded.skipped, notes: loaded.notes }
   const lines = failures.map((f) => f.message)
   if (!config.data.skipBad) {
     const shown = lines.slice(0, 10).join('\n')
@@ -86,5 +96,5 @@ export async function openDatasets(config: ManConfig, options: TrainOptions, war
     new Set(trainFailures.map((f) => f.index)),
     new Set(testFailures.map((f) => f.index)),
   )
-  return { index: filtered, ...createDatasets(filtered, config), skipped: [...skipped, ...lines], notes }
+  return { index: filtered, ...createDatasets(filtered, config), skipped: [...loaded.skipped, ...lines], notes: loaded.notes }
 }

@@ -1,13 +1,13 @@
 /**
  * The run directory: config.json, run.json, metrics.jsonl, noise.json,
  * partitions/ and checkpoints/. Every JSON file is replaced atomically
- * (temp file, fsync, rename) so a crash never leaves half a file.
+ * (../data/atomic-write.ts) so a crash never leaves half a file.
  */
-import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
 import type { ManConfig } from '../config/schema.ts'
+import { writeFileAtomic } from '../data/atomic-write.ts'
 import { ManError } from '../errors.ts'
 import type { PretrainedReport } from './types.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../native/binding.ts'
@@ -45,38 +45,6 @@ export interface RunInfo {
 function runDirError(what: string, file: string, err: unknown): ManError {
   const why = err instanceof Error ? err.message : String(err)
   return new ManError('ERR_MAN_RUN_DIR', `${what} ${file}: ${why}`, { cause: err })
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  // Makes the rename durable; some platforms cannot open directories, which is harmless.
-  let handle: fs.FileHandle | undefined
-  try {
-    handle = await fs.open(dir, 'r')
-    await handle.sync()
-  } catch {
-    // Not supported here (e.g. Windows).
-  } finally {
-    await handle?.close()
-  }
-}
-
-/** Writes `data` to `file` through a temp file in the same directory, fsync and rename. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
-  try {
-    const handle = await fs.open(tmp, 'w')
-    try {
-      await handle.writeFile(data)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fs.rename(tmp, file)
-  } catch (err) {
-    await fs.rm(tmp, { force: true })
-    throw runDirError('cannot write', file, err)
-  }
-  await fsyncDir(path.dirname(file))
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type { ManConfig } from '../config/index.ts'
 import { callNative, callNativeSync, ManError } from '../errors.ts'
-import type { BindingDataset, BindingStepResult, BindingTrainer } from '../native/binding.ts'
+import type { BindingDataset, BindingTrainer } from '../native/binding.ts'
 import type { EpochProgress } from './checkpoint.ts'
 import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
 import { coDivide } from './co-division.ts'
@@ -138,33 +138,21 @@ export async function trainOneEpoch(
   // a view (no per-sample work between steps), and the next batch can be
   // announced to the addon, which builds its views while the step trains.
   const ordered = orderedSamples(order.order, plan.trainMembers, plan.trainLabels, phase === 'co-division' ? ctx.codes : null)
+  // λ is set exactly in co-division epochs, whose batches carry partition codes.
+  const weights = settings.lambda === null ? null : { lambda: settings.lambda, omega: config.man.omega, gamma: config.man.gamma }
   for (let b = startBatch; b < order.batches; b++) {
-    const { indices, labels, codes } = batchOf(ordered, order.batchSize, b)
+    const batch = { epoch, ...batchOf(ordered, order.batchSize, b) }
     const next = b + 1 < order.batches ? batchOf(ordered, order.batchSize, b + 1) : null
     const t0 = performance.now()
-    let step: BindingStepResult
-    if (codes !== null) {
-      step = await callNative(() =>
-        trainer.coDivisionStep(
-          ctx.dataset,
-          indices,
-          labels,
-          codes,
-          epoch,
-          settings.lambda!,
-          config.man.omega,
-          config.man.gamma,
-          next?.indices,
-          next?.codes,
-        ),
-      )
-    } else {
-      step = await callNative(() => trainer.warmupStep(ctx.dataset, indices, labels, epoch, next?.indices))
-    }
+    const step = await callNative(() =>
+      weights !== null
+        ? trainer.coDivisionStep(ctx.dataset, batch, weights, next)
+        : trainer.warmupStep(ctx.dataset, batch, next),
+    )
     if (!Number.isFinite(step.loss)) await diverged(ctx, settings, b + 1, step.loss)
-    addStep(progress, step, indices.length, performance.now() - t0)
+    addStep(progress, step, batch.indices.length, performance.now() - t0)
 
-    const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, indices.length, step))
+    const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, batch.indices.length, step))
     if (isStop(control)) {
       await saver.save('last', here(b + 1))
       await appendEvent(saver.runDir, { event: 'stop', epoch, batch: b + 1, by: 'onBatch' })

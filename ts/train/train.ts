@@ -8,6 +8,8 @@
 import path from 'node:path'
 
 import { resolveConfig, type ConfigInput } from '../config/index.ts'
+import { reportAfterTraining } from '../report/after-training.ts'
+import { storeFinalPredictions } from '../report/final-predictions.ts'
 import { noiseDetection } from '../data/noise.ts'
 import { callNativeSync } from '../errors.ts'
 import { getBinding } from '../native/index.ts'
@@ -19,10 +21,6 @@ import { appendEvent, CONFIG_FILE, readJson } from './run-dir.ts'
 import { epochSettings, isStop, trainOneEpoch, type EpochContext } from './train-one-epoch.ts'
 import type { BestEpoch, EpochSummary, TrainOptions, TrainResult } from './types.ts'
 import { selection, validate } from './validate.ts'
-import { storeFinalPredictions } from '../report/final-predictions.ts'
-import { reportAfterTraining } from '../report/after-training.ts'
-
-export type { RunInfo } from './run-dir.ts'
 
 function meanLast(history: EpochSummary[], n: number): number | null {
   const tail = history.slice(-n)
@@ -147,8 +145,15 @@ async function trainEpochs(run: Run, config: TrainResult['config'], options: Tra
     if (epoch < epochs) await saver.stopIfAborted({ epoch: epoch + 1, nextBatch: 0, progress: null })
   }
 
-  const { trainer, data, plan } = run
-  await storeFinalPredictions({ runDir: run.runDir, trainer, trainSet: data.train, index: data.index, plan, config, epoch: saver.history.at(-1)?.epoch ?? epochs })
+  await storeFinalPredictions({
+    runDir: run.runDir,
+    trainer: run.trainer,
+    trainSet: run.data.train,
+    index: run.data.index,
+    plan: run.plan,
+    config,
+    epoch: saver.history.at(-1)?.epoch ?? epochs,
+  })
   const done = trainResult(saver, config, false)
   await appendEvent(run.runDir, {
     event: 'end',

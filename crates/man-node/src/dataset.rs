@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, Float32Array, Uint32Array};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
 
 use man_core::data::{Dataset, FaceBox, ImageLimits, PipelineOptions};
@@ -13,11 +13,16 @@ use man_core::ManError;
 use crate::args;
 use crate::task::{run_sync, Compute};
 
+/// How a dataset builds its views.
 #[napi(object)]
 pub struct BindingDatasetOptions {
+    /// Output height and width of every view, in pixels.
     pub image_size: f64,
+    /// Views are a pure function of (seed, epoch, sample index, view).
     pub seed: f64,
+    /// Budget for decoded pixels kept in memory; beyond it images are decoded again.
     pub cache_bytes: f64,
+    /// Pipeline worker threads; 0 = all cores.
     pub threads: f64,
     /// fromPaths only: a face box per image, 4 numbers each (x, y, width,
     /// height in pixels); width 0 keeps the whole image.
@@ -28,10 +33,12 @@ pub struct BindingDatasetOptions {
     pub max_image_pixels: Option<f64>,
 }
 
+/// An image `scan` could not read.
 #[napi(object)]
 pub struct BindingDecodeFailure {
     pub index: u32,
     pub path: String,
+    /// `ERR_MAN_IO: ...` or `ERR_MAN_DECODE: ...`
     pub message: String,
 }
 
@@ -66,6 +73,7 @@ fn image_limits(o: &BindingDatasetOptions) -> man_core::Result<ImageLimits> {
     })
 }
 
+/// Images held by the addon: paths (decoded lazily, cached) or encoded buffers.
 #[napi(js_name = "Dataset")]
 pub struct JsDataset {
     pub(crate) inner: Arc<Dataset>,
@@ -73,6 +81,7 @@ pub struct JsDataset {
 
 #[napi]
 impl JsDataset {
+    /// Images read from files, decoded on first use.
     #[napi(factory)]
     pub fn from_paths(paths: Vec<String>, options: BindingDatasetOptions) -> napi::Result<Self> {
         run_sync(|| {
@@ -90,9 +99,11 @@ impl JsDataset {
         })
     }
 
+    /// Encoded images held in memory; `names` label each buffer in error messages.
     #[napi(factory)]
     pub fn from_buffers(
-        buffers: Vec<Buffer>,
+        // Uint8Array rather than Buffer: a Buffer is one, and the declarations then need no Node types.
+        buffers: Vec<Uint8Array>,
         names: Vec<String>,
         options: BindingDatasetOptions,
     ) -> napi::Result<Self> {
@@ -114,6 +125,7 @@ impl JsDataset {
         })
     }
 
+    /// Number of images.
     #[napi(getter)]
     pub fn length(&self) -> u32 {
         self.inner.len() as u32
@@ -126,6 +138,7 @@ impl JsDataset {
         self.inner.decode_count() as f64
     }
 
+    /// Decodes every image once (filling the cache); lists the ones that failed instead of throwing.
     #[napi(ts_return_type = "Promise<BindingDecodeFailure[]>")]
     pub fn scan(&self) -> AsyncTask<Compute<Vec<BindingDecodeFailure>>> {
         let ds = Arc::clone(&self.inner);
@@ -142,6 +155,8 @@ impl JsDataset {
         }))
     }
 
+    /// Normalised float32 NCHW pixels of the given samples (length =
+    /// indices.length × 3 × imageSize × imageSize). For tests and benchmarks.
     #[napi(ts_return_type = "Promise<Float32Array>")]
     pub fn views(
         &self,

@@ -1,5 +1,5 @@
 //! The image pipeline: decode once, cache decoded pixels, produce test / weak /
-//! strong views (METHOD.md) as normalised f32 NCHW batches, in parallel.
+//! strong views (docs/method.md) as normalised f32 NCHW batches, in parallel.
 //! Every view is a pure function of (seed, epoch, sample index, view, salt).
 
 mod cache;
@@ -24,7 +24,7 @@ pub use image::FaceBox;
 pub use normalise::{IMAGENET_MEAN, IMAGENET_STD};
 use views::Scratch;
 
-/// Which augmentation pipeline of METHOD.md produces a batch.
+/// Which augmentation pipeline of docs/method.md produces a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
     Test,

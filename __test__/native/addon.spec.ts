@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { PACKAGE_ROOT, platformTriple } from '../ts/native/loader.ts'
+import { addonFile, hostPlatform, PACKAGE_ROOT } from '../../ts/native/platform.ts'
 
-const addonPath = join(PACKAGE_ROOT, `man-fer.${platformTriple()}.node`)
+const addonPath = join(PACKAGE_ROOT, addonFile(hostPlatform()))
 
 test('runtimeInfo reports libtorch 2.11.0', async (t) => {
   const { runtimeInfo } = await import('man-fer')
@@ -36,8 +36,8 @@ test('a bad argument is a ManError with a code, not a crash', async (t) => {
 })
 
 test('a panic inside a native task rejects with ERR_MAN_PANIC and the process lives on', async (t) => {
-  const { getBinding } = await import('../ts/native/index.ts')
-  const { callNative } = await import('../ts/errors.ts')
+  const { getBinding } = await import('../../ts/native/index.ts')
+  const { callNative } = await import('../../ts/errors.ts')
   const err = await t.throwsAsync(callNative(() => getBinding().debugPanic()))
   t.is((err as { code?: string }).code, 'ERR_MAN_PANIC')
   t.regex(err!.message, /deliberate panic/)

@@ -5,18 +5,18 @@
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { loadModel, readPartition, synthesize, train, type ConfigInput } from '../ts/index.ts'
+import { loadModel, readPartition, synthesize, train, type ConfigInput } from '../../ts/index.ts'
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'man-fer-integration-'))
+const root = makeTempDir('man-fer-integration-')
 const data = join(root, 'data')
 test.before(async () => {
   await synthesize({ out: data, train: 64, test: 32, size: 32, noiseRate: 0.2, seed: 7 })
 })
-test.after.always(() => rmSync(root, { recursive: true, force: true }))
+test.after.always(() => removeTempDir(root))
 
 const tiny = (out: string): ConfigInput => ({
   data: { path: data },
@@ -62,7 +62,7 @@ test.serial('a tiny run completes, writes its run directory, and its model predi
 
 function runChild(args: string[], killAt?: { epoch: number; batch: number }): Promise<{ code: number | null; signal: string | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import=tsx', join(import.meta.dirname, 'helpers', 'train-child.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import=tsx', join(import.meta.dirname, '..', 'helpers', 'train-child.ts'), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let stdout = ''

@@ -7,29 +7,28 @@
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import jpeg from 'jpeg-js'
 import * as ort from 'onnxruntime-node'
 import { PNG } from 'pngjs'
 
-import { exportOnnx, loadModel, synthesize, train } from '../ts/index.ts'
-import { getBinding } from '../ts/native/index.ts'
-import { OnnxModel, softmaxRows } from '../ts/onnx/onnx-model.ts'
-import { IMAGENET_STD } from '../ts/onnx/preprocess.ts'
-import { decodeModel } from '../ts/onnx/schema.ts'
-import { argmaxRows } from '../ts/train/evaluation.ts'
-import { readCheckpointMeta } from '../ts/train/checkpoint.ts'
-import { checkpointPath } from '../ts/train/run-dir.ts'
-import { readSafetensorsMetadata } from '../ts/train/safetensors-meta.ts'
-import { Rng } from '../ts/util/prng.ts'
-import { cli, jsonLines, ROOT } from './helpers/cli.ts'
-import { checkOnnxModel } from './helpers/onnx-check.ts'
-import { readSafetensors, writeSafetensors } from './parity/safetensors.ts'
+import { exportOnnx, loadModel, synthesize, train } from '../../ts/index.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { OnnxModel, softmaxRows } from '../../ts/onnx/onnx-model.ts'
+import { IMAGENET_STD } from '../../ts/onnx/preprocess.ts'
+import { decodeModel } from '../../ts/onnx/schema.ts'
+import { argmaxRows } from '../../ts/train/evaluation.ts'
+import { readCheckpointMeta } from '../../ts/train/checkpoint.ts'
+import { checkpointPath } from '../../ts/train/run-dir.ts'
+import { Rng } from '../../ts/util/prng.ts'
+import { cli, jsonLines, ROOT } from '../helpers/cli.ts'
+import { checkOnnxModel } from '../helpers/onnx-check.ts'
+import { decodeSafetensors, encodeSafetensors } from '../../ts/util/safetensors.ts'
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'man-fer-onnx-'))
-test.after.always(() => rmSync(root, { recursive: true, force: true }))
+const root = makeTempDir('man-fer-onnx-')
+test.after.always(() => removeTempDir(root))
 
 const SIZE = 32
 const data = join(root, 'data')
@@ -119,7 +118,7 @@ test.serial('BatchNorm statistics far from the identity fold exactly as libtorch
   const fresh = b.Trainer.create({ numClasses: classes, device: 'cpu', threads: 1, seed: 9, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, mixedPrecision: false })
   const file = join(root, 'bn.safetensors')
   await fresh.save(file, JSON.stringify(await readCheckpointMeta(checkpointPath(run, 'best'))))
-  const tensors = readSafetensors(file)
+  const { tensors, metadata } = decodeSafetensors(readFileSync(file), file)
   const rng = new Rng(17)
   const draw = (lo: number, hi: number) => lo + (hi - lo) * rng.next()
   let changed = 0
@@ -133,7 +132,7 @@ test.serial('BatchNorm statistics far from the identity fold exactly as libtorch
     changed++
   }
   t.is(changed, 2 * 20 * 4, 'every BatchNorm tensor of both networks')
-  writeSafetensors(file, tensors, await readSafetensorsMetadata(file))
+  writeFileSync(file, encodeSafetensors(tensors, metadata))
   const trainer = b.Trainer.create({ numClasses: classes, device: 'cpu', threads: 1, seed: 0, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, mixedPrecision: false })
   await trainer.load(file)
   const dataset = b.Dataset.fromPaths(images, { imageSize: SIZE, seed: 0, cacheBytes: 1 << 24, threads: 1 })

@@ -1,11 +1,11 @@
 /**
- * The public `losses.*` API against METHOD.md's formulas, evaluated here in
+ * The public `losses.*` API against docs/method.md's formulas, evaluated here in
  * plain JavaScript (Math.exp / Math.log), never through the addon; and the
  * shape and range errors of the public layer.
  */
 import test from 'ava'
 
-import { losses, ManError } from '../ts/index.ts'
+import { losses, ManError } from '../../ts/index.ts'
 
 type M = number[][]
 

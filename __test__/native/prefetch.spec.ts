@@ -5,12 +5,12 @@
  */
 import test from 'ava'
 
-import { resolveConfig } from '../ts/config/index.ts'
-import type { BindingDataset, BindingStepResult, BindingTrainer } from '../ts/native/binding.ts'
-import { trainerOptions as optionsFor } from '../ts/train/trainer-options.ts'
-import { getBinding } from '../ts/native/index.ts'
-import { callNative, callNativeSync } from '../ts/errors.ts'
-import { toySet } from './helpers/toy-images.ts'
+import { resolveConfig } from '../../ts/config/index.ts'
+import type { BindingDataset, BindingStepResult, BindingTrainer } from '../../ts/native/binding.ts'
+import { trainerOptions as optionsFor } from '../../ts/train/trainer-options.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { callNative, callNativeSync } from '../../ts/errors.ts'
+import { toySet } from '../helpers/toy-images.ts'
 
 const trainerOptions = optionsFor(resolveConfig({ train: { seed: 3 }, runtime: { device: 'cpu' } }), 2)
 
@@ -26,6 +26,8 @@ function open(): { ds: BindingDataset; labels: Int32Array; trainer: BindingTrain
   return { ds, labels, trainer: callNativeSync(() => b.Trainer.create(trainerOptions)) }
 }
 
+const W = { lambda: 0.5, omega: 0.6, gamma: 1 }
+
 /** Warm-up then co-division steps over four batches; `announce(k)` is what step k says comes next. */
 async function run(announce: (k: number) => Uint32Array | null): Promise<BindingStepResult[]> {
   const { ds, labels, trainer } = open()
@@ -36,8 +38,10 @@ async function run(announce: (k: number) => Uint32Array | null): Promise<Binding
     const next = announce(k)
     out.push(
       k < 2
-        ? await callNative(() => trainer.warmupStep(ds, idx, y, 1, next))
-        : await callNative(() => trainer.coDivisionStep(ds, idx, y, codes, 12, 0.5, 0.6, 1, next, next && codes)),
+        ? await callNative(() => trainer.warmupStep(ds, { epoch: 1, indices: idx, labels: y }, next && { indices: next }))
+        : await callNative(() =>
+            trainer.coDivisionStep(ds, { epoch: 12, indices: idx, labels: y, codes }, W, next && { indices: next, codes }),
+          ),
     )
   }
   return out
@@ -62,7 +66,7 @@ test('an announced batch with indices out of range is ignored, and the dataset c
   t.is(ds.decodeCount, N)
   const idx = batchAt(0)
   const y = Int32Array.from(idx, (i) => labels[i]!)
-  const r = await callNative(() => trainer.warmupStep(ds, idx, y, 1, Uint32Array.of(0, N + 7)))
+  const r = await callNative(() => trainer.warmupStep(ds, { epoch: 1, indices: idx, labels: y }, { indices: Uint32Array.of(0, N + 7) }))
   t.true(Number.isFinite(r.loss))
   t.is(ds.decodeCount, N)
 })

@@ -5,18 +5,18 @@
  * table sorts and filters. Also: a run without stored predictions has them
  * computed from its last checkpoint, equal to the stored ones.
  */
-import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 
 import test from 'ava'
 
-import { synthesize, train, writeReport } from '../ts/index.ts'
-import { readTrainPredictions, trainPredictionsPath } from '../ts/report/predictions.ts'
-import { openReport, screenshotReport } from './helpers/report-browser.ts'
+import { synthesize, train, writeReport } from '../../ts/index.ts'
+import { readTrainPredictions, trainPredictionsPath } from '../../ts/report/predictions.ts'
+import { openReport, screenshotReport } from '../helpers/report-browser.ts'
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'man-fer-report-'))
+const root = makeTempDir('man-fer-report-')
 const data = join(root, 'data')
 const out = join(root, 'run')
 test.before(async () => {
@@ -29,7 +29,7 @@ test.before(async () => {
     out,
   })
 })
-test.after.always(() => rmSync(root, { recursive: true, force: true }))
+test.after.always(() => removeTempDir(root))
 
 const CHARTS = ['accuracy', 'loss', 'partition', 'lambda', 'lr', 'confusion', 'class-accuracy', 'detection', 'detection-class', 'pairs']
 

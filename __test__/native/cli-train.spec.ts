@@ -9,8 +9,9 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { synthesize } from '../ts/synth/index.ts'
-import { cli, jsonLines } from './helpers/cli.ts'
+import { synthesize } from '../../ts/synth/index.ts'
+import { cli, jsonLines } from '../helpers/cli.ts'
+import { makeTempDir } from '../helpers/temp-dir.ts'
 
 const TINY = ['--epochs', '2', '--warmup', '1', '--batch-size', '8', '--image-size', '32', '--device', 'cpu', '--runtime.eval-batch-size', '16']
 
@@ -22,7 +23,7 @@ test.before(async () => {
   if (info.code !== 0) {
     throw new Error(`the native addon is not usable (npm run build:native; set MAN_LIBTORCH): ${info.stderr.trim()}`)
   }
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'man-fer-cli-real-'))
+  dir = makeTempDir('man-fer-cli-real-')
   root = path.join(dir, 'data')
   await synthesize({ out: root, train: 24, test: 12, size: 32, noiseRate: 0.25, seed: 11 })
 })

@@ -4,12 +4,12 @@ import { join } from 'node:path'
 
 import test from 'ava'
 
-import { encodeGreyPng } from '../ts/data/png.ts'
-import { callNative, callNativeSync } from '../ts/errors.ts'
-import { getBinding } from '../ts/native/index.ts'
-import { train } from '../ts/train/train.ts'
-import { tempDir, writeTree } from './fixtures-helpers/data-trees.ts'
-import { ferplusFiles, type FerRow } from './fixtures-helpers/fer-files.ts'
+import { encodeGreyPng } from '../../ts/data/png.ts'
+import { callNative, callNativeSync } from '../../ts/errors.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { train } from '../../ts/train/train.ts'
+import { tempDir, writeTree } from '../fixtures-helpers/data-trees.ts'
+import { ferplusFiles, type FerRow } from '../fixtures-helpers/fer-files.ts'
 
 const MEAN = [0.485, 0.456, 0.406]
 const STD = [0.229, 0.224, 0.225]

@@ -9,16 +9,18 @@
  */
 import test from 'ava'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { loadModel, ManError, synthesize, train, type ConfigInput, type TrainResult } from '../ts/index.ts'
-import { PACKAGE_ROOT } from '../ts/native/loader.ts'
-import { readCheckpointMeta } from '../ts/train/checkpoint.ts'
-import { cli, jsonLines } from './helpers/cli.ts'
-import { resnet18StateDictNames } from './helpers/resnet18-names.ts'
-import { readSafetensors } from './parity/safetensors.ts'
+import { loadModel, ManError, synthesize, train, type ConfigInput, type TrainResult } from '../../ts/index.ts'
+import { PACKAGE_ROOT } from '../../ts/native/loader.ts'
+import { readCheckpointMeta } from '../../ts/train/checkpoint.ts'
+import { cli, jsonLines } from '../helpers/cli.ts'
+import { resnet18StateDictNames } from '../helpers/resnet18-names.ts'
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts'
+import { decodeSafetensors } from '../../ts/util/safetensors.ts'
+
+const readSafetensors = (file: string) => decodeSafetensors(readFileSync(file), file).tensors
 
 const python = join(PACKAGE_ROOT, '.venv', 'bin', 'python')
 
@@ -59,18 +61,18 @@ interface Written {
   backbone: number
 }
 
-const root = mkdtempSync(join(tmpdir(), 'man-fer-pretrained-train-'))
+const root = makeTempDir('man-fer-pretrained-train-')
 const data = join(root, 'data')
 const weights = (name: string) => join(root, name)
 let written: Written
 
 test.before(async () => {
   if (!existsSync(python)) throw new Error(`${python} is missing: run npm run setup`)
-  execFileSync(python, ['-c', WRITE_WEIGHTS, join(PACKAGE_ROOT, '__test__', 'parity'), root], { stdio: 'inherit' })
+  execFileSync(python, ['-c', WRITE_WEIGHTS, join(PACKAGE_ROOT, '__test__', 'native', 'parity'), root], { stdio: 'inherit' })
   written = JSON.parse(readFileSync(join(root, 'written.json'), 'utf8')) as Written
   await synthesize({ out: data, train: 12, test: 6, size: 32, noiseRate: 0.2, seed: 4 })
 })
-test.after.always(() => rmSync(root, { recursive: true, force: true }))
+test.after.always(() => removeTempDir(root))
 
 const HEAD = ['fc.bias', 'fc.weight']
 const counters = (w: Written) => w.names.filter((n) => n.endsWith('.num_batches_tracked'))

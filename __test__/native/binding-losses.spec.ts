@@ -4,8 +4,8 @@
  */
 import test from 'ava'
 
-import { getBinding } from '../ts/native/index.ts'
-import { callNative, ManError } from '../ts/errors.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { callNative, ManError } from '../../ts/errors.ts'
 
 const L1 = new Float64Array([1, 2, 3, 1, 1, 1])
 // Second row: softmax = (1/4, 1/4, 1/2).

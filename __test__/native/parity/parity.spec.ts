@@ -1,5 +1,5 @@
 /**
- * Parity with a plain-PyTorch reference of METHOD.md (reference.py,
+ * Parity with a plain-PyTorch reference of docs/method.md (reference.py,
  * man_reference.py). man-fer's seeded weights (its checkpoint) and the exact
  * views it trains on go to the reference; both sides then compute the
  * logits of f1, the four losses, the co-division and one full co-division
@@ -11,25 +11,27 @@
  */
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import jpeg from 'jpeg-js'
 
-import { losses } from '../../ts/index.ts'
-import { coDivide } from '../../ts/train/co-division.ts'
-import { callNative, callNativeSync } from '../../ts/errors.ts'
-import type { BindingDataset, BindingTrainerOptions, BindingStepResult } from '../../ts/native/binding.ts'
-import { getBinding } from '../../ts/native/index.ts'
-import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.ts'
-import { Rng } from '../../ts/util/prng.ts'
+import { losses } from '../../../ts/index.ts'
+import { coDivide } from '../../../ts/train/co-division.ts'
+import { callNative, callNativeSync } from '../../../ts/errors.ts'
+import type { BindingDataset, BindingTrainerOptions, BindingStepResult } from '../../../ts/native/binding.ts'
+import { getBinding } from '../../../ts/native/index.ts'
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../../../ts/util/safetensors.ts'
+
+const readSafetensors = (file: string) => decodeSafetensors(readFileSync(file), file).tensors
+import { Rng } from '../../../ts/util/prng.ts'
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.ts'
 
 const run = promisify(execFile)
 const HERE = dirname(fileURLToPath(import.meta.url))
-const ROOT = resolve(HERE, '..', '..')
+const ROOT = resolve(HERE, '..', '..', '..')
 const PYTHON =
   process.platform === 'win32' ? join(ROOT, '.venv', 'Scripts', 'python.exe') : join(ROOT, '.venv', 'bin', 'python')
 
@@ -138,7 +140,7 @@ async function buildFixture(dir: string): Promise<Fixture> {
     strong: tensor(await callNative(() => ds.views(noisy, 'strong', EPOCH)), shape(noisy.length)),
   }
   const viewsFile = join(dir, 'views.safetensors')
-  writeSafetensors(viewsFile, views)
+  writeFileSync(viewsFile, encodeSafetensors(views))
 
   // The seeded starting weights, as the reference will load them.
   const initial = callNativeSync(() => b.Trainer.create(trainerOptions()))
@@ -153,7 +155,7 @@ async function buildFixture(dir: string): Promise<Fixture> {
   const stepper = callNativeSync(() => b.Trainer.create(trainerOptions()))
   await callNative(() => stepper.load(checkpoint))
   const step = await callNative(() =>
-    stepper.coDivisionStep(ds, all, LABELS, CODES, EPOCH, STEP.lambda, STEP.omega, STEP.gamma),
+    stepper.coDivisionStep(ds, { epoch: EPOCH, indices: all, labels: LABELS, codes: CODES }, STEP),
   )
   const afterFile = join(dir, 'after.safetensors')
   await callNative(() => stepper.save(afterFile, '{}'))
@@ -208,14 +210,14 @@ let fixture: Promise<Fixture> | undefined
 
 test.before(async () => {
   await pythonReady()
-  dir = mkdtempSync(join(tmpdir(), 'man-parity-'))
+  dir = makeTempDir('man-parity-')
   fixture = buildFixture(dir)
   // A failure here is reported by every test that awaits the fixture.
   fixture.catch(() => {})
 })
 
 test.after.always(() => {
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  if (dir !== undefined) removeTempDir(dir)
 })
 
 /** Largest |a − b| and where it is. */

@@ -6,16 +6,16 @@
  */
 import test from 'ava'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { callNative, callNativeSync } from '../ts/errors.ts'
-import { resolveConfig } from '../ts/config/index.ts'
-import { trainerOptions } from '../ts/train/trainer-options.ts'
-import { getBinding } from '../ts/native/index.ts'
-import { PACKAGE_ROOT } from '../ts/native/loader.ts'
-import { toySet } from './helpers/toy-images.ts'
+import { callNative, callNativeSync } from '../../ts/errors.ts'
+import { resolveConfig } from '../../ts/config/index.ts'
+import { trainerOptions } from '../../ts/train/trainer-options.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { PACKAGE_ROOT } from '../../ts/native/loader.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { toySet } from '../helpers/toy-images.ts'
 
 const python = join(PACKAGE_ROOT, '.venv', 'bin', 'python')
 
@@ -42,9 +42,8 @@ const options = trainerOptions(resolveConfig({ train: { seed: 5 }, runtime: { de
 
 test('a .pth zip and a legacy .pth.tar load and give the same logits as the safetensors copy', async (t) => {
   t.true(existsSync(python), `${python} is missing: run npm run setup`)
-  const dir = mkdtempSync(join(tmpdir(), 'man-pretrained-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  execFileSync(python, ['-c', WRITE_WEIGHTS, join(PACKAGE_ROOT, '__test__', 'parity'), dir], { stdio: 'inherit' })
+  const dir = tempDir(t)
+  execFileSync(python, ['-c', WRITE_WEIGHTS, join(PACKAGE_ROOT, '__test__', 'native', 'parity'), dir], { stdio: 'inherit' })
 
   const binding = getBinding()
   const images = toySet(4)

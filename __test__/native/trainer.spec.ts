@@ -4,16 +4,16 @@
  * another class count.
  */
 import test from 'ava'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import type { BindingDatasetOptions, BindingTrainerOptions } from '../ts/native/binding.ts'
-import { getBinding } from '../ts/native/index.ts'
-import { callNative, callNativeSync, ManError } from '../ts/errors.ts'
-import { toyJpeg, toySet } from './helpers/toy-images.ts'
-import { resolveConfig } from '../ts/config/index.ts'
-import { trainerOptions as optionsFor } from '../ts/train/trainer-options.ts'
+import type { BindingDatasetOptions, BindingTrainerOptions } from '../../ts/native/binding.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { callNative, callNativeSync, ManError } from '../../ts/errors.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { toyJpeg, toySet } from '../helpers/toy-images.ts'
+import { resolveConfig } from '../../ts/config/index.ts'
+import { trainerOptions as optionsFor } from '../../ts/train/trainer-options.ts'
 
 const dataOptions: BindingDatasetOptions = { imageSize: 32, seed: 1, cacheBytes: 1 << 24, threads: 2 }
 
@@ -21,11 +21,6 @@ function trainerOptions(numClasses: number, seed = 1): BindingTrainerOptions {
   return optionsFor(resolveConfig({ train: { seed }, runtime: { device: 'cpu' } }), numClasses)
 }
 
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'man-native-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 test('warm-up steps learn a bright/dark toy set to >= 95% training accuracy', async (t) => {
   const b = getBinding()
@@ -41,7 +36,7 @@ test('warm-up steps learn a bright/dark toy set to >= 95% training accuracy', as
   let firstLoss = Number.NaN
   let lastLoss = Number.NaN
   while (steps < 30 && best < 0.95) {
-    const r = await callNative(() => trainer.warmupStep(ds, indices, labels, 1 + steps))
+    const r = await callNative(() => trainer.warmupStep(ds, { epoch: 1 + steps, indices, labels }))
     steps++
     if (steps === 1) firstLoss = r.loss
     lastLoss = r.loss
@@ -65,17 +60,45 @@ test('a co-division step reports each subset', async (t) => {
   const ds = b.Dataset.fromBuffers(buffers, names, dataOptions)
   const trainer = b.Trainer.create(trainerOptions(2))
   const r = await callNative(() =>
-    trainer.coDivisionStep(ds, Uint32Array.from([0, 1, 2, 3, 4, 5]), labels, Uint8Array.from([0, 0, 1, 1, 2, 2]), 11, 0.5, 0.6, 1),
+    trainer.coDivisionStep(
+      ds,
+      { epoch: 11, indices: Uint32Array.from([0, 1, 2, 3, 4, 5]), labels, codes: Uint8Array.from([0, 0, 1, 1, 2, 2]) },
+      { lambda: 0.5, omega: 0.6, gamma: 1 },
+    ),
   )
   t.deepEqual([r.clean, r.ambiguous, r.noisy], [2, 2, 2])
   t.true(r.lossClean > 0 && r.lossAmbiguous > 0 && r.lossNoisy > 0)
   t.true(Math.abs(r.loss - (r.lossClean + 0.6 * r.lossAmbiguous + r.lossNoisy)) < 1e-4 * r.loss)
   const err = await t.throwsAsync(
-    callNative(() => trainer.coDivisionStep(ds, Uint32Array.from([0, 7]), labels.subarray(0, 2), Uint8Array.from([0, 0]), 11, 0.5, 0.6, 1)),
+    callNative(() =>
+      trainer.coDivisionStep(
+        ds,
+        { epoch: 11, indices: Uint32Array.from([0, 7]), labels: labels.subarray(0, 2), codes: Uint8Array.from([0, 0]) },
+        { lambda: 0.5, omega: 0.6, gamma: 1 },
+      ),
+    ),
     { instanceOf: ManError },
   )
   t.is(err?.code, 'ERR_MAN_SHAPE')
   t.regex(err!.message, /indices\[1\] = 7/)
+})
+
+test('a batch without codes, or with null ones, takes a warm-up step; a co-division step refuses it', async (t) => {
+  const b = getBinding()
+  const { buffers, names, labels } = toySet(4)
+  const ds = b.Dataset.fromBuffers(buffers, names, dataOptions)
+  const trainer = b.Trainer.create(trainerOptions(2))
+  const indices = Uint32Array.from([0, 1, 2, 3])
+  const absent = await callNative(() => trainer.warmupStep(ds, { epoch: 1, indices, labels }, { indices, codes: null }))
+  const nulled = await callNative(() => trainer.warmupStep(ds, { epoch: 1, indices, labels, codes: null }, null))
+  t.true(Number.isFinite(absent.loss) && Number.isFinite(nulled.loss))
+  t.is(nulled.clean, 4)
+  const weights = { lambda: 0.5, omega: 0.6, gamma: 1 }
+  const err = await t.throwsAsync(callNative(() => trainer.coDivisionStep(ds, { epoch: 11, indices, labels, codes: null }, weights)), {
+    instanceOf: ManError,
+  })
+  t.is(err?.code, 'ERR_MAN_SHAPE')
+  t.regex(err!.message, /codes/)
 })
 
 test('a corrupt JPEG is ERR_MAN_DECODE naming the file', async (t) => {
@@ -97,7 +120,7 @@ test('a corrupt JPEG is ERR_MAN_DECODE naming the file', async (t) => {
   const onDisk = b.Dataset.fromPaths([path], dataOptions)
   const trainer = b.Trainer.create(trainerOptions(2))
   const stepErr = await t.throwsAsync(
-    callNative(() => trainer.warmupStep(onDisk, Uint32Array.from([0]), Int32Array.from([0]), 1)),
+    callNative(() => trainer.warmupStep(onDisk, { epoch: 1, indices: Uint32Array.from([0]), labels: Int32Array.from([0]) })),
     { instanceOf: ManError },
   )
   t.is(stepErr?.code, 'ERR_MAN_DECODE')
