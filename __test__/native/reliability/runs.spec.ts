@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import { assertSafetensorsComplete } from '../../ts/util/safetensors.ts'
+import { assertSafetensorsComplete } from '../../../ts/util/safetensors.ts'
 import { runCli, summary, type ChildRun } from './child.ts'
 import { fingerprint, goodRun, PEAK_MODEL_MB, TINY, type GoodRun } from './fixtures.ts'
 

@@ -9,9 +9,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const BIN = path.join(ROOT, 'ts', 'cli', 'bin.ts')
-const PEAK_RSS_HOOK = path.join(ROOT, '__test__', 'reliability', 'peak-rss.ts')
+const PEAK_RSS_HOOK = path.join(ROOT, '__test__', 'native', 'reliability', 'peak-rss.ts')
 
 export interface ChildRun {
   code: number | null

@@ -90,7 +90,7 @@ with zipfile.ZipFile(small) as zin, zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZI
 
 /** A ResNet-18 state dict (torch.save zip) with one NaN in layer1.0.conv1.weight, written by the torch in .venv. */
 export function nanWeights(file: string, classes: number): string {
-  execFileSync(PYTHON, ['-c', WRITE_NAN, path.join(ROOT, '__test__', 'parity'), file, String(classes)])
+  execFileSync(PYTHON, ['-c', WRITE_NAN, path.join(ROOT, '__test__', 'native', 'parity'), file, String(classes)])
   return file
 }
 

@@ -6,8 +6,8 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
-import { coDivide, loadModel, losses } from '../../ts/index.ts'
-import { toyJpeg } from '../helpers/toy-images.ts'
+import { coDivide, loadModel, losses } from '../../../ts/index.ts'
+import { toyJpeg } from '../../helpers/toy-images.ts'
 
 const [runDir] = process.argv.slice(2)
 const model = await loadModel(runDir!)

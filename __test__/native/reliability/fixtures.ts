@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import { toyJpeg } from '../helpers/toy-images.ts'
+import { toyJpeg } from '../../helpers/toy-images.ts'
 import { runCli, summary } from './child.ts'
 
 /** A run small enough for two CPU cores: 16 px, batches of 4, one epoch. */

@@ -152,7 +152,7 @@ test.serial('a directory holding a real run is refused and left intact', async (
 })
 
 test.serial('bad predict() inputs throw ManErrors naming the index, quickly and within bounded memory', async (t) => {
-  const r = await runScript(path.join(ROOT, '__test__', 'reliability', 'api-child.ts'), [t.context.good.runDir], { timeoutMs: 180_000 })
+  const r = await runScript(path.join(ROOT, '__test__', 'native', 'reliability', 'api-child.ts'), [t.context.good.runDir], { timeoutMs: 180_000 })
   t.is(r.code, 0, summary(r))
   t.log(`exit ${r.code}, peak ${r.peakMB?.toFixed(0)} MiB, ${(r.ms / 1000).toFixed(1)} s`)
   t.true(r.peakMB! < PEAK_MODEL_MB, `peak ${r.peakMB?.toFixed(0)} MiB, bound ${PEAK_MODEL_MB} MiB`)
