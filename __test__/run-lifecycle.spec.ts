@@ -29,10 +29,10 @@ const HALF_MADE = {
 }
 
 test('temp files of interrupted writes are recognised, and nothing else', (t) => {
-  for (const name of ['.last.safetensors.tmp-4242', '.config.json.123.1700000000000.tmp', 'metrics.jsonl.tmp-77-0a1b2c3d']) {
+  for (const name of ['.last.safetensors.tmp-4242', '.config.json.123-0a1b2c3d.tmp']) {
     t.true(isStrayTemp(name), name)
   }
-  for (const name of ['last.safetensors', 'notes.tmp.txt', 'config.json', 'run.lock', 'my.tmp']) t.false(isStrayTemp(name), name)
+  for (const name of ['last.safetensors', 'notes.tmp.txt', 'config.json', 'run.lock', 'my.tmp', '.hidden-notes']) t.false(isStrayTemp(name), name)
 })
 
 test('a half-made run is cleared by the next start; files that are not the run stay', async (t) => {
@@ -83,7 +83,7 @@ test('stray temp files are removed from the run, checkpoints and partitions fold
   await write(dir, {
     '.config.json.1.2.tmp': '',
     'checkpoints/.best.safetensors.tmp-9': '',
-    'partitions/epoch-002.json.tmp-5-abcdef01': '',
+    'partitions/.epoch-002.json.5-abcdef01.tmp': '',
     'checkpoints/last.safetensors': 'keep',
     'other/.x.tmp': 'not ours to judge',
   })

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
+import { isAtomicWriteTemp } from '../data/atomic-write.ts'
 import { ManError } from '../errors.ts'
 import {
   checkpointPath,
@@ -27,9 +28,9 @@ export type RunDirState = 'absent' | 'empty' | 'half-made' | 'run'
 const START_FILES = [CONFIG_FILE, RUN_FILE, METRICS_FILE, NOISE_FILE]
 const PARTITION_FILE = /^(names|epoch-\d+)\.json$/
 
-/** Temp files of an interrupted atomic write: `.<name>.<...>.tmp`, `.<name>.tmp-<pid>`, `<name>.tmp-<pid>-<hex>`. */
+/** Temp files of an interrupted write: the TypeScript helper's `.<name>.<...>.tmp`, the addon's `.<name>.tmp-<pid>`. */
 export function isStrayTemp(name: string): boolean {
-  return (name.startsWith('.') && /\.tmp(-\d+)?$/.test(name)) || /\.tmp-\d+-[0-9a-f]+$/.test(name)
+  return isAtomicWriteTemp(name) || (name.startsWith('.') && /\.tmp-\d+$/.test(name))
 }
 
 export async function runDirState(runDir: string): Promise<RunDirState> {
