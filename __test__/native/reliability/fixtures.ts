@@ -21,7 +21,7 @@ export const TINY = [
  * Peak memory bounds (MiB of VmHWM) of a child process. Node with libtorch
  * loaded, refusing an input before any model exists, measured 430-440 MiB;
  * with two ResNet-18s and Adam's moments in memory (training at 16 px,
- * resuming, predicting, refusing weights) 730-1010 MiB. Each bound leaves
+ * resuming, predicting, refusing weights) 730-1070 MiB. Each bound leaves
  * room for allocator variation and stays below what the hostile input would
  * cost if it were read: a 20 GB file, a pixel bomb's 784 MB of pixels, a
  * zip bomb's 1 GiB, or a heap growing until the host dies.
