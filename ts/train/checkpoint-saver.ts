@@ -81,8 +81,7 @@ export class CheckpointSaver {
 
   /** Loads a checkpoint (`last` by default) into the trainer and this saver; returns where training continues. */
   async restore(file: string = this.path('last')): Promise<Position> {
-    const lastFile = file
-    const restored = parseCheckpointMeta(await callNative(() => this.trainer.load(lastFile)), lastFile)
+    const restored = parseCheckpointMeta(await callNative(() => this.trainer.load(file)), file)
     if (restored.trainSize !== this.identity.trainSize) {
       throw new ManError(
         'ERR_MAN_RUN_DIR',

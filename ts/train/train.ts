@@ -15,8 +15,8 @@ import { callNativeSync } from '../errors.ts'
 import { getBinding } from '../native/index.ts'
 import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
 import { summariseEpoch } from './epoch-progress.ts'
+import { checkTrainOptions } from './check-options.ts'
 import { setUpRun, type Run } from './run-setup.ts'
-import { argumentError, describe } from '../util/arguments.ts'
 import { appendEvent, CONFIG_FILE, readJson } from './run-dir.ts'
 import { epochSettings, isStop, trainOneEpoch, type EpochContext } from './train-one-epoch.ts'
 import type { BestEpoch, EpochSummary, TrainOptions, TrainResult } from './types.ts'
@@ -80,30 +80,6 @@ async function runEpoch(run: Run, ctx: EpochContext, start: Position): Promise<E
   callNativeSync(() => getBinding().releaseMemory())
   await appendEvent(run.runDir, { event: 'epoch', ...summary })
   return summary
-}
-
-function checkTrainOptions(options: unknown): asserts options is TrainOptions {
-  if (typeof options !== 'object' || options === null) throw argumentError('train', `options must be an object, got ${describe(options)}`)
-  const o = options as Record<string, unknown>
-  for (const key of ['onEpoch', 'onBatch', 'onWarning'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'function') throw argumentError('train', `options.${key} must be a function, got ${describe(o[key])}`)
-  }
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw argumentError('train', `options.signal must be an AbortSignal, got ${describe(o.signal)}`)
-  }
-  if (o.resume !== undefined && (typeof o.resume !== 'string' || o.resume === '')) {
-    throw argumentError('train', `options.resume must be a run directory path, got ${describe(o.resume)}`)
-  }
-  const dataset = o.dataset as Record<string, unknown> | undefined
-  if (dataset !== undefined) {
-    const split = (name: string) => dataset?.[name] as { paths?: unknown; labels?: unknown } | undefined
-    const ok =
-      typeof dataset === 'object' && dataset !== null && Array.isArray(dataset.classNames) &&
-      ['train', 'test'].every((n) => Array.isArray(split(n)?.paths) && split(n)?.labels instanceof Int32Array)
-    if (!ok) {
-      throw argumentError('train', 'options.dataset must be a DatasetIndex ({ root, classNames, train: { paths, labels: Int32Array }, test })')
-    }
-  }
 }
 
 /** Trains two ResNet-18s with MAN (or the CE baseline) and returns the run's history. */
