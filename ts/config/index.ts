@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.ts'
 import { presets, type PresetName } from './presets.ts'
 import { configSchema, type ConfigInput, type ManConfig } from './schema.ts'
 
-export { configSchema, type ConfigInput, type ManConfig } from './schema.ts'
+export { configSchema, DATA_LIMITS, type ConfigInput, type ManConfig } from './schema.ts'
 export { presets, type PresetName } from './presets.ts'
 
 /** Identity with types: lets a config file get completion and checking. */
@@ -43,6 +43,12 @@ const crossChecks: CrossCheck[] = [
     path: ['train', 'warmup'],
     reads: [['train', 'warmup'], ['train', 'epochs']],
     check: (c) => (c.train.warmup > c.train.epochs ? `must be at most train.epochs (${c.train.epochs})` : undefined),
+  },
+  {
+    path: ['noise', 'file'],
+    reads: [['noise', 'file'], ['noise', 'rate']],
+    check: (c) =>
+      c.noise.file !== undefined && c.noise.rate > 0 ? 'replaces the labels itself: leave noise.rate at 0' : undefined,
   },
 ]
 

@@ -1,8 +1,12 @@
 /**
- * Everything before the first epoch: the run directory checked (a new run
- * must not overwrite one, a resumed one must match its configuration), the
- * datasets opened, the trainer created, and then either a fresh run
- * directory written or checkpoints/last restored.
+ * Everything before the first epoch: the run directory locked and checked (a
+ * new run must not overwrite one, and clears what a failed start left; a
+ * resumed one must match its configuration), the datasets opened, the
+ * trainer created, and then either a fresh run directory written (undone if
+ * the start fails before its first checkpoint) or the newest intact
+ * checkpoint restored. Data-parallel: rank 0 alone locks, checks and writes
+ * the run directory and hands what it read to the other ranks, which then
+ * take rank 0's weights, BatchNorm statistics and Adam state.
  */
 import path from 'node:path'
 
@@ -11,15 +15,14 @@ import { Replicas, rankDevice } from '../dist/replicas.ts'
 import { callNativeSync, ManError } from '../errors.ts'
 import type { BindingTrainer } from '../native/binding.ts'
 import { getBinding } from '../native/index.ts'
-import { configDifferences, configHash, readCheckpointMeta } from './checkpoint.ts'
+import { configDifferences, configHash, type CheckpointMeta } from './checkpoint.ts'
+import { checkpointCandidates, fallbackNotice, noUsableCheckpoint, type CheckpointChoice } from './checkpoint-select.ts'
 import { CheckpointSaver, type Position } from './checkpoint-saver.ts'
 import { planData, type DataPlan } from './data-plan.ts'
 import { loadPretrained } from './load-pretrained.ts'
 import { openDatasets, type Datasets } from './open-data.ts'
 import {
   appendEvent,
-  assertNoRun,
-  checkpointPath,
   CONFIG_FILE,
   createRunDir,
   defaultRunDir,
@@ -34,6 +37,15 @@ import {
   type RunEvent,
   type RunInfo,
 } from './run-dir.ts'
+import {
+  clearHalfMadeRun,
+  openForResume,
+  openForStart,
+  runDirState,
+  undoFailedStart,
+  type OpenedRunDir,
+} from './run-lifecycle.ts'
+import type { RunLock } from './run-lock.ts'
 import { trainerOptions } from './trainer-options.ts'
 import type { EpochSummary, TrainOptions } from './types.ts'
 
@@ -46,9 +58,16 @@ export interface Run {
   saver: CheckpointSaver
   /** Where training continues. */
   position: Position
+  /** This process's hold on the run directory (rank 0's; other ranks hold none); released when training ends. */
+  lock: RunLock
   /** This process's place among the data-parallel ranks (one rank when not distributed). */
   replicas: Replicas
 }
+
+type Warn = (message: string) => void
+
+/** What rank 0 found when it opened the run directory, before the datasets are read. */
+type Opening = { kind: 'start'; opened: OpenedRunDir } | { kind: 'resume'; lock: RunLock; choice: CheckpointChoice }
 
 /** What rank 0 read or wrote that every rank needs. */
 interface Start {
@@ -58,57 +77,136 @@ interface Start {
   pretrained: CheckpointSaver['pretrained']
 }
 
+/** A rank other than 0 writes nothing, so it holds no lock. */
+const NO_LOCK: RunLock = { file: '', release: async () => {} }
+
 export async function setUpRun(config: ManConfig, options: TrainOptions): Promise<Run> {
   // Loaded first: a missing addon or libtorch is what a user must fix before anything else.
   const binding = getBinding()
-  const cudaAvailable = binding.runtimeInfo().cudaAvailable
   const distributed = options.distributed === undefined || options.distributed === false ? null : options.distributed === true ? {} : options.distributed
   const localRank = distributed === null ? 0 : (callNativeSync(() => binding.distEnv())?.localRank ?? 0)
-  const device = distributed === null ? config.runtime.device : rankDevice(config.runtime.device, localRank, cudaAvailable)
+  const device = distributed === null ? config.runtime.device : rankDevice(config.runtime.device, localRank, binding.runtimeInfo().cudaAvailable)
   const replicas = distributed === null ? Replicas.single() : await Replicas.join(binding, distributed, device)
-  const resuming = options.resume !== undefined
   const runDir = path.resolve(options.resume ?? config.out ?? defaultRunDir(config))
-  const hash = configHash(config)
-  // Rank 0 checks the run directory (from the checkpoint's header, before
-  // the slow dataset scan); its complaint, if any, stops every rank.
+  const warnings: string[] = []
+  const warn: Warn = (message) => {
+    warnings.push(message)
+    // Every rank reads the same data: rank 0 speaks for all.
+    if (replicas.isMain) options.onWarning?.(message)
+  }
+  // Rank 0 locks and checks the run directory (from the checkpoint's header,
+  // before the slow dataset scan); its complaint, if any, stops every rank.
+  let opening: Opening | null = null
   await replicas.fromMain(async () => {
-    if (resuming && !(await exists(path.join(runDir, CONFIG_FILE)))) {
-      throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory (no ${CONFIG_FILE}): nothing to resume`)
-    }
-    if (!resuming) await assertNoRun(runDir)
-    if (resuming) await assertResumable(runDir, config, hash, replicas.worldSize)
+    opening = options.resume !== undefined ? await openResume(runDir, config, replicas.worldSize, warn) : await openStart(runDir, warn)
   })
+  const run = await setUp(runDir, config, options, warn, { replicas, device, opening })
+  if (replicas.isMain) for (const message of warnings) await appendEvent(runDir, { event: 'warning', message })
+  return run
+}
 
-  const data = await openDatasets(config, options)
+function warnCleared(runDir: string, cleared: string[], warn: Warn): void {
+  if (cleared.length === 0) return
+  const names = cleared.map((f) => path.relative(runDir, f))
+  warn(`removed what an interrupted start or write had left in ${runDir}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? `, ... (${names.length})` : ''}`)
+}
+
+/** The datasets, the plan and a trainer with its saver, for a run in `runDir`. */
+async function prepare(
+  runDir: string,
+  config: ManConfig,
+  options: TrainOptions,
+  warn: Warn,
+  replicas: Replicas,
+  device: string,
+): Promise<Omit<Run, 'position' | 'lock' | 'replicas'>> {
+  const data = await openDatasets(config, options, warn)
   const plan = planData(data.index, config)
-  const trainer = callNativeSync(() => binding.Trainer.create({ ...trainerOptions(config, plan.classNames.length), device }))
+  const trainer = callNativeSync(() => getBinding().Trainer.create({ ...trainerOptions(config, plan.classNames.length), device }))
   const identity = {
-    configHash: hash,
+    configHash: configHash(config),
     method: config.method,
     classNames: plan.classNames,
     imageSize: config.train.imageSize,
     trainSize: plan.trainMembers.length,
   }
-  const saver = new CheckpointSaver(trainer, runDir, identity, options.signal, replicas)
-  const run = { runDir, data, plan, trainer, saver }
-  const start = await replicas.fromMain<Start>(async () => {
-    const position = resuming ? await resumeRun(saver) : await startRun(run, config)
-    return { position, history: saver.history, best: saver.best, pretrained: saver.pretrained }
-  })
-  Object.assign(saver, { history: start.history, best: start.best, pretrained: start.pretrained })
-  saver.markSaved(start.position)
-  // Every rank from here on holds rank 0's weights, statistics and Adam state.
-  await replicas.joinTrainer(trainer)
-  return { ...run, position: start.position, replicas }
+  return { runDir, data, plan, trainer, saver: new CheckpointSaver(trainer, runDir, identity, options.signal, replicas) }
 }
 
-async function assertResumable(runDir: string, config: ManConfig, hash: string, worldSize: number): Promise<void> {
-  const lastFile = checkpointPath(runDir, 'last')
-  if (!(await exists(lastFile))) {
-    throw new ManError('ERR_MAN_RUN_DIR', `${runDir} has no checkpoints/last.safetensors: nothing to resume`)
+/** A new run's directory locked, a real run refused untouched, what a failed start left cleared. */
+async function openStart(runDir: string, warn: Warn): Promise<Opening> {
+  const opened = await openForStart(runDir)
+  warnCleared(runDir, opened.cleared, warn)
+  return { kind: 'start', opened }
+}
+
+/**
+ * An existing run locked, and its newest checkpoint that is whole chosen; a
+ * run that never reached its first checkpoint starts again with its saved
+ * configuration.
+ */
+async function openResume(runDir: string, config: ManConfig, worldSize: number, warn: Warn): Promise<Opening> {
+  if (!(await exists(path.join(runDir, CONFIG_FILE)))) {
+    throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory (no ${CONFIG_FILE}): nothing to resume`)
   }
-  const restored = await readCheckpointMeta(lastFile)
-  if (restored.configHash !== hash) {
+  const { lock, cleared } = await openForResume(runDir)
+  try {
+    warnCleared(runDir, cleared, warn)
+    if ((await runDirState(runDir)) === 'half-made') {
+      warn(`${runDir} never reached its first checkpoint: starting it again`)
+      await clearHalfMadeRun(runDir)
+      return { kind: 'start', opened: { lock, created: false, cleared: [] } }
+    }
+    const choice = await checkpointCandidates(runDir)
+    const newest = choice.candidates[0]
+    if (newest === undefined) throw noUsableCheckpoint(runDir, choice.unreadable)
+    // Checked from the checkpoint's header before the slow dataset scan.
+    await assertResumable(runDir, config, newest.meta, worldSize)
+    return { kind: 'resume', lock, choice }
+  } catch (err) {
+    await lock.release()
+    throw err
+  }
+}
+
+/**
+ * Every rank opens the datasets and creates its trainer; rank 0 then writes
+ * the fresh run directory or restores the checkpoint, and every rank takes
+ * its state. A start that fails before its first checkpoint removes what it
+ * wrote, so the corrected command runs.
+ */
+async function setUp(
+  runDir: string,
+  config: ManConfig,
+  options: TrainOptions,
+  warn: Warn,
+  where: { replicas: Replicas; device: string; opening: Opening | null },
+): Promise<Run> {
+  const { replicas, opening } = where
+  const lock = opening === null ? NO_LOCK : opening.kind === 'start' ? opening.opened.lock : opening.lock
+  let written = false
+  try {
+    const run = await prepare(runDir, config, options, warn, replicas, where.device)
+    const { saver } = run
+    const start = await replicas.fromMain<Start>(async () => {
+      const position = opening?.kind === 'resume' ? await resumeRun(saver, opening.choice, warn) : await startRun(run, config)
+      written = true
+      return { position, history: saver.history, best: saver.best, pretrained: saver.pretrained }
+    })
+    Object.assign(saver, { history: start.history, best: start.best, pretrained: start.pretrained })
+    saver.markSaved(start.position)
+    // Every rank from here on holds rank 0's weights, statistics and Adam state.
+    await replicas.joinTrainer(run.trainer)
+    return { ...run, position: start.position, lock, replicas }
+  } catch (err) {
+    if (opening?.kind === 'start' && !written) await undoFailedStart(runDir, opening.opened)
+    else await lock.release()
+    throw err
+  }
+}
+
+async function assertResumable(runDir: string, config: ManConfig, meta: CheckpointMeta, worldSize: number): Promise<void> {
+  if (meta.configHash !== configHash(config)) {
     const saved = await readJson<unknown>(path.join(runDir, CONFIG_FILE))
     const diff = configDifferences(saved, config)
     throw new ManError(
@@ -117,7 +215,7 @@ async function assertResumable(runDir: string, config: ManConfig, hash: string, 
         (diff.length > 0 ? ` (${diff.join(', ')})` : ''),
     )
   }
-  const trainedBy = restored.worldSize ?? 1
+  const trainedBy = meta.worldSize ?? 1
   if (trainedBy !== worldSize) {
     const processes = (n: number) => `${n} process${n === 1 ? '' : 'es'}`
     throw new ManError(
@@ -129,16 +227,40 @@ async function assertResumable(runDir: string, config: ManConfig, hash: string, 
   }
 }
 
-async function resumeRun(saver: CheckpointSaver): Promise<Position> {
-  const position = await saver.restore()
-  await reconcileEvents(saver.runDir, saver.history)
-  await saver.event({ event: 'resume', epoch: position.epoch, batch: position.nextBatch + 1 })
-  return position
+/**
+ * Restores the newest checkpoint the addon can load; when that is not
+ * `last`, says so and makes `last` a whole copy of it again.
+ */
+async function resumeRun(saver: CheckpointSaver, choice: CheckpointChoice, warn: Warn): Promise<Position> {
+  const unreadable = [...choice.unreadable]
+  for (const candidate of choice.candidates) {
+    let position: Position
+    try {
+      position = await saver.restore(candidate.file)
+    } catch (err) {
+      if (!(err instanceof ManError) || !['ERR_MAN_WEIGHTS', 'ERR_MAN_IO'].includes(err.code)) throw err
+      unreadable.push({ which: candidate.which, file: candidate.file, reason: err.message })
+      continue
+    }
+    const notice = fallbackNotice(candidate, unreadable)
+    if (notice !== null) {
+      warn(notice)
+      await saver.repairLast(candidate.file)
+    }
+    await reconcileEvents(saver.runDir, saver.history)
+    await appendEvent(saver.runDir, { event: 'resume', epoch: position.epoch, batch: position.nextBatch + 1 })
+    return position
+  }
+  throw noUsableCheckpoint(saver.runDir, unreadable)
 }
 
 /** Writes a fresh run directory and the starting weights, so that a run stopped in its first epoch can resume. */
-async function startRun(run: Omit<Run, 'position' | 'replicas'>, config: ManConfig): Promise<Position> {
+async function startRun(run: Omit<Run, 'position' | 'lock' | 'replicas'>, config: ManConfig): Promise<Position> {
   const { runDir, data, plan, trainer, saver } = run
+  // Before anything is written: a weights file that does not fit leaves no run behind.
+  if (config.model.pretrained !== undefined) {
+    saver.pretrained = await loadPretrained(trainer, path.resolve(config.model.pretrained))
+  }
   await createRunDir(runDir)
   await writeJsonAtomic(path.join(runDir, CONFIG_FILE), { ...config, out: runDir })
   const info: RunInfo = {
@@ -152,6 +274,7 @@ async function startRun(run: Omit<Run, 'position' | 'replicas'>, config: ManConf
       validation: plan.valMembers.length,
       test: plan.test.paths.length,
     },
+    pretrained: saver.pretrained,
   }
   await writeJsonAtomic(path.join(runDir, RUN_FILE), info)
   await writePartitionNames(runDir, plan.trainNames)
@@ -159,12 +282,10 @@ async function startRun(run: Omit<Run, 'position' | 'replicas'>, config: ManConf
     await writeJsonAtomic(path.join(runDir, NOISE_FILE), {
       rate: plan.noise.rate,
       seed: plan.noise.seed,
+      ...(plan.noise.file !== undefined ? { file: plan.noise.file } : {}),
       flipped: Array.from(plan.noise.flipped),
       names: Array.from(plan.noise.flipped, (i) => plan.trainPaths[i]),
     })
-  }
-  if (config.model.pretrained !== undefined) {
-    saver.pretrained = await loadPretrained(trainer, path.resolve(config.model.pretrained))
   }
   await appendEvent(runDir, {
     event: 'start',
@@ -176,9 +297,10 @@ async function startRun(run: Omit<Run, 'position' | 'replicas'>, config: ManConf
     train: plan.trainMembers.length,
     validation: plan.valMembers.length,
     test: plan.test.paths.length,
-    noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length },
+    noise: plan.noise === null ? null : { rate: plan.noise.rate, flipped: plan.noise.flipped.length, file: plan.noise.file ?? null },
     pretrained: saver.pretrained,
     skipped: data.skipped,
+    dataNotes: data.notes,
     ...(saver.replicas.distributed ? { distributed: { worldSize: saver.replicas.worldSize, backend: saver.replicas.group?.backend } } : {}),
   })
   const position: Position = { epoch: 1, nextBatch: 0, progress: null }

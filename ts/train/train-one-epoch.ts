@@ -6,7 +6,7 @@
  */
 import type { ManConfig } from '../config/index.ts'
 import { callNative, callNativeSync, ManError } from '../errors.ts'
-import type { BindingDataset, BindingStepResult, BindingTrainer } from '../native/binding.ts'
+import type { BindingDataset, BindingTrainer } from '../native/binding.ts'
 import type { EpochProgress } from './checkpoint.ts'
 import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
 import { coDivide } from './co-division.ts'
@@ -92,6 +92,21 @@ async function epochPartition(ctx: EpochContext, epoch: number, startBatch: numb
   return saved.counts
 }
 
+/**
+ * Stops a run whose loss is no longer a number: the weights just stepped are
+ * unusable, so nothing is saved and checkpoints/last keeps the last good state.
+ */
+async function diverged(ctx: EpochContext, settings: EpochSettings, batch: number, loss: number): Promise<never> {
+  const { saver } = ctx
+  await saver.event({ event: 'diverged', epoch: settings.epoch, batch, loss: String(loss), lr: settings.lr })
+  const kept = saver.savedAt === null ? '' : `; ${saver.path('last')} keeps the last good state (${saver.savedAt})`
+  throw new ManError(
+    'ERR_MAN_DIVERGED',
+    `training diverged: the loss is ${loss} at epoch ${settings.epoch}, batch ${batch} (lr ${Number(settings.lr.toPrecision(4))})${kept}; ` +
+      'lower train.lr, or check the data and the pretrained weights',
+  )
+}
+
 function batchOf(ordered: OrderedSamples, batchSize: number, b: number) {
   const start = b * batchSize
   const end = Math.min(ordered.indices.length, start + batchSize)
@@ -130,39 +145,30 @@ export async function trainOneEpoch(
   const partition = phase === 'co-division' ? await epochPartition(ctx, epoch, startBatch, progress) : null
 
   const nTrain = plan.trainMembers.length
-  const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch)
+  const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch, config.train.sampler === 'balanced' ? plan.trainLabels : undefined)
   // The epoch's samples in visiting order, gathered once: each batch is then
   // a view (no per-sample work between steps), and the next batch can be
   // announced to the addon, which builds its views while the step trains.
   const ordered = orderedSamples(order.order, plan.trainMembers, plan.trainLabels, phase === 'co-division' ? ctx.codes : null)
   const { replicas } = saver
+  // λ is set exactly in co-division epochs, whose batches carry partition codes.
+  const weights = settings.lambda === null ? null : { lambda: settings.lambda, omega: config.man.omega, gamma: config.man.gamma }
   for (let b = startBatch; b < order.batches; b++) {
     // Data-parallel: this rank's shard of the global batch (the whole batch on one rank).
-    const { indices, labels, codes } = replicas.shard(batchOf(ordered, order.batchSize, b))
+    const batch = { epoch, ...replicas.shard(batchOf(ordered, order.batchSize, b)) }
     const next = b + 1 < order.batches ? replicas.shard(batchOf(ordered, order.batchSize, b + 1)) : null
     const t0 = performance.now()
-    let local: BindingStepResult
-    if (indices.length === 0) {
-      local = await callNative(() => trainer.idleStep())
-    } else if (codes !== null) {
-      local = await callNative(() =>
-        trainer.coDivisionStep(
-          ctx.dataset,
-          indices,
-          labels,
-          codes,
-          epoch,
-          settings.lambda!,
-          config.man.omega,
-          config.man.gamma,
-          next?.indices,
-          next?.codes,
-        ),
-      )
-    } else {
-      local = await callNative(() => trainer.warmupStep(ctx.dataset, indices, labels, epoch, next?.indices))
-    }
-    const { step, size } = await replicas.reduceStep(local, indices.length)
+    const local = await callNative(() =>
+      // A rank whose shard is empty still takes part in the gradient average and the Adam step.
+      batch.indices.length === 0
+        ? trainer.idleStep()
+        : weights !== null
+          ? trainer.coDivisionStep(ctx.dataset, batch, weights, next)
+          : trainer.warmupStep(ctx.dataset, batch, next),
+    )
+    // Summed over the ranks: a non-finite loss on any rank stops every rank at this batch.
+    const { step, size } = await replicas.reduceStep(local, batch.indices.length)
+    if (!Number.isFinite(step.loss)) await diverged(ctx, settings, b + 1, step.loss)
     addStep(progress, step, size, performance.now() - t0)
     const checksums = await replicas.checkReplicas(trainer, `after epoch ${epoch}, batch ${b + 1}`)
     if (checksums !== null) await saver.event({ event: 'replicas', epoch, batch: b + 1, checksums })

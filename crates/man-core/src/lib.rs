@@ -4,6 +4,8 @@
 pub mod data;
 pub mod dist;
 pub mod error;
+pub mod files;
+pub mod finite;
 pub mod model;
 pub mod runtime;
 pub mod smoke;

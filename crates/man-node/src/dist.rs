@@ -9,11 +9,12 @@ use napi::bindgen_prelude::{AsyncTask, Float64Array, Uint8Array};
 use napi_derive::napi;
 
 use man_core::dist::{DistEnv, JoinOptions, ProcessGroup, ReduceOp, DEFAULT_BUCKET_BYTES};
+use man_core::train::StepStats;
 use man_core::ManError;
 
 use crate::args;
 use crate::task::{run_sync, Compute};
-use crate::trainer::{BindingStepResult, JsTrainer};
+use crate::trainer::JsTrainer;
 
 #[napi(object)]
 pub struct BindingDistEnv {
@@ -171,7 +172,7 @@ impl JsTrainer {
 
     /// A step with no samples: a data-parallel rank whose shard of the batch is empty.
     #[napi(ts_return_type = "Promise<BindingStepResult>")]
-    pub fn idle_step(&self) -> AsyncTask<Compute<BindingStepResult>> {
-        self.task(|t| Ok(t.idle_step()?.into()))
+    pub fn idle_step(&self) -> AsyncTask<Compute<StepStats>> {
+        self.task(|t| t.idle_step())
     }
 }
