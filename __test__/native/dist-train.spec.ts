@@ -16,16 +16,16 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { resolveConfig, type ConfigInput } from '../ts/config/index.ts'
-import { callNativeSync } from '../ts/errors.ts'
-import { getBinding } from '../ts/native/index.ts'
-import { synthesize } from '../ts/synth/index.ts'
-import { coDivide } from '../ts/train/co-division.ts'
-import { planData } from '../ts/train/data-plan.ts'
-import { openDatasets } from '../ts/train/open-data.ts'
-import { CONFIG_FILE, readEvents, readJson, readPartition } from '../ts/train/run-dir.ts'
-import { trainerOptions } from '../ts/train/trainer-options.ts'
-import { cli, jsonLines, ROOT } from './helpers/cli.ts'
+import { resolveConfig, type ConfigInput } from '../../ts/config/index.ts'
+import { callNativeSync } from '../../ts/errors.ts'
+import { getBinding } from '../../ts/native/index.ts'
+import { synthesize } from '../../ts/synth/index.ts'
+import { coDivide } from '../../ts/train/co-division.ts'
+import { planData } from '../../ts/train/data-plan.ts'
+import { openDatasets } from '../../ts/train/open-data.ts'
+import { CONFIG_FILE, readEvents, readJson, readPartition } from '../../ts/train/run-dir.ts'
+import { trainerOptions } from '../../ts/train/trainer-options.ts'
+import { cli, jsonLines, ROOT } from '../helpers/cli.ts'
 
 const ACCURACY_TOLERANCE = 0.2
 const BATCHES = 4
