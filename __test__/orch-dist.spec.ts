@@ -2,12 +2,16 @@
  * Data-parallel orchestration against the fake binding: two ranks in one
  * process (see helpers/fake-world.ts), checked against one process.
  */
+import { existsSync, promises as fs } from 'node:fs'
+import path from 'node:path'
+
 import test from 'ava'
 
 import { ManError } from '../ts/errors.ts'
 import { setBinding } from '../ts/native/index.ts'
 import { readCheckpointMeta } from '../ts/train/checkpoint.ts'
 import { checkpointPath } from '../ts/train/run-dir.ts'
+import { acquireRunLock, LOCK_FILE } from '../ts/train/run-lock.ts'
 import { resumeTrain, train } from '../ts/train/train.ts'
 import type { TrainResult } from '../ts/train/types.ts'
 import { FakeBinding } from './fake-binding.ts'
@@ -118,4 +122,69 @@ test.serial('a data-parallel run resumes with as many ranks, and says so to one 
   const again = world()
   const [r0] = fulfilled(await again.runRanks(() => resumeTrain(dir, { dataset: index(), distributed: true })))
   t.is(r0!.epochsCompleted, 1)
+})
+
+test.serial("rank 0 alone holds the run's lock, and a held lock refuses every rank untouched", async (t) => {
+  const fake = world()
+  const dir = await tempDir(t)
+  const lockSeen: boolean[] = []
+  const results = fulfilled(
+    await fake.runRanks((rank) =>
+      train(config(dir), {
+        dataset: index(),
+        distributed: true,
+        onBatch: () => {
+          if (rank === 1) lockSeen.push(existsSync(path.join(dir, LOCK_FILE)))
+        },
+      }),
+    ),
+  )
+  t.true(lockSeen.length > 0 && lockSeen.every(Boolean), 'the lock is held while the ranks train')
+  t.false(existsSync(path.join(dir, LOCK_FILE)), 'and released when they end')
+  // The final predictions are shared by the ranks and written once; rank 0 alone makes the report.
+  t.true(existsSync(path.join(dir, 'predictions', 'train-final.json')))
+  t.true(results[0]!.report !== null && 'file' in results[0]!.report)
+  t.is(results[1]!.report, null)
+
+  const other = await tempDir(t)
+  const held = await acquireRunLock(other, 'train')
+  const refused = await fake.runRanks(() => train(config(other), { dataset: index(), distributed: true }))
+  const [e0, e1] = refused.map((r) => (r.status === 'rejected' ? (r.reason as ManError) : null))
+  t.is(e0?.code, 'ERR_MAN_LOCKED')
+  t.is(e1?.code, 'ERR_MAN_LOCKED')
+  t.regex(e1!.message, /^rank 0: /)
+  t.deepEqual(await fs.readdir(other), [LOCK_FILE], 'nothing written beside the lock')
+  await held.release()
+})
+
+test.serial('a data-parallel start that fails on rank 0 is undone, so the corrected command runs there', async (t) => {
+  const fake = new FakeWorldBinding(2, { classOf: classOfName, weightsFile: { missing: ['layer1.0.conv1.weight'] } })
+  setBinding(fake)
+  const dir = path.join(await tempDir(t), 'run')
+  const failed = await fake.runRanks(() =>
+    train(tinyConfig(dir, { model: { pretrained: '/weights/bad.pth' } }), { dataset: index(), distributed: true }),
+  )
+  t.deepEqual(
+    failed.map((r) => (r.status === 'rejected' ? (r.reason as ManError).code : 'fulfilled')),
+    ['ERR_MAN_WEIGHTS', 'ERR_MAN_WEIGHTS'],
+  )
+  t.false(existsSync(dir), 'the directory this start created is gone again')
+
+  const again = world()
+  const [r0] = fulfilled(await again.runRanks(() => train(config(dir), { dataset: index(), distributed: true })))
+  t.is(r0!.epochsCompleted, 3)
+})
+
+test.serial('train() refuses a malformed distributed option with ERR_MAN_ARGUMENT', async (t) => {
+  world()
+  for (const [distributed, message] of [
+    ['yes', /options\.distributed must be a boolean or/],
+    [{ timeoutMs: 0 }, /options\.distributed\.timeoutMs must be a number above 0, got the number 0/],
+    [{ bucketMb: Number.NaN }, /options\.distributed\.bucketMb must be a number above 0, got NaN/],
+    [{ nccl: 'yes' }, /options\.distributed\.nccl must be true, false or 'auto'/],
+  ] as const) {
+    const err = await t.throwsAsync(train({}, { distributed } as never), { instanceOf: ManError })
+    t.is(err!.code, 'ERR_MAN_ARGUMENT')
+    t.regex(err!.message, message)
+  }
 })

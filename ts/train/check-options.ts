@@ -14,6 +14,7 @@ export function checkTrainOptions(options: unknown): asserts options is TrainOpt
   if (o.resume !== undefined && (typeof o.resume !== 'string' || o.resume === '')) {
     throw argumentError('train', `options.resume must be a run directory path, got ${describe(o.resume)}`)
   }
+  checkDistributed(o.distributed)
   const dataset = o.dataset as Record<string, unknown> | undefined
   if (dataset !== undefined) {
     const split = (name: string) => dataset?.[name] as { paths?: unknown; labels?: unknown } | undefined
@@ -23,5 +24,25 @@ export function checkTrainOptions(options: unknown): asserts options is TrainOpt
     if (!ok) {
       throw argumentError('train', 'options.dataset must be a DatasetIndex ({ root, classNames, train: { paths, labels: Int32Array }, test })')
     }
+  }
+}
+
+function checkDistributed(d: unknown): void {
+  if (d === undefined || typeof d === 'boolean') return
+  if (typeof d !== 'object' || d === null) {
+    throw argumentError('train', `options.distributed must be a boolean or { timeoutMs, verify, nccl, bucketMb }, got ${describe(d)}`)
+  }
+  const o = d as Record<string, unknown>
+  for (const key of ['timeoutMs', 'bucketMb'] as const) {
+    const v = o[key]
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) {
+      throw argumentError('train', `options.distributed.${key} must be a number above 0, got ${describe(v)}`)
+    }
+  }
+  if (o.verify !== undefined && typeof o.verify !== 'boolean') {
+    throw argumentError('train', `options.distributed.verify must be a boolean, got ${describe(o.verify)}`)
+  }
+  if (o.nccl !== undefined && typeof o.nccl !== 'boolean' && o.nccl !== 'auto') {
+    throw argumentError('train', `options.distributed.nccl must be true, false or 'auto', got ${describe(o.nccl)}`)
   }
 }
