@@ -153,7 +153,8 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
     signals.off('SIGTERM', onSigterm)
   }
   reporter.finish()
-  await report(result, out, performance.now() - started)
+  // Rank 0 reports; another rank may not even see the run directory (another machine).
+  if ((result.distributed?.rank ?? 0) === 0) await report(result, out, performance.now() - started)
   return 0
 }
 
