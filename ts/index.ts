@@ -33,6 +33,7 @@ export type {
   TrainResult,
 } from './train/types.ts'
 export type { SplitEvaluation, Scores, ClassScore } from './train/evaluation.ts'
+export type { DistributedOptions } from './dist/replicas.ts'
 export { coDivide, type CoDivision } from './train/co-division.ts'
 export { lambdaAt, lrAt, isWarmup, type LambdaOptions, type LrOptions } from './train/schedule.ts'
 export { readPartition, type Partition, type PartitionCounts } from './train/run-dir.ts'
