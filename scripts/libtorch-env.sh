@@ -7,7 +7,10 @@ MAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 man_venv_torch() {
   local d
   for d in "$MAN_ROOT"/.venv/lib/python3*/site-packages/torch; do
-    [ -f "$d/lib/libtorch_cpu.so" ] && { echo "$d"; return 0; }
+    # Canonical (a linked .venv resolved): every checkout sharing one cargo
+    # target directory then gives torch-sys the same LIBTORCH, so its C++
+    # wrapper is not rebuilt on every switch between checkouts.
+    [ -f "$d/lib/libtorch_cpu.so" ] && { (cd "$d" && pwd -P); return 0; }
   done
   return 1
 }

@@ -153,6 +153,8 @@ export interface BindingTrainer {
     gamma: number,
     nextIndices?: Uint32Array | null,
     nextCodes?: Uint8Array | null,
+    /** true: the consistency term's weak-view softmax is a fixed target (no gradient). */
+    detachWeak?: boolean,
   ): Promise<BindingStepResult>
   /** Eval mode, no gradient, batches of `batchSize`. */
   predict(

@@ -47,3 +47,35 @@ export function coDivide(pred1: Int32Array, pred2: Int32Array, labels: Int32Arra
   const ambiguous = hitSum - 2 * doubleHits
   return { codes, clean: doubleHits, ambiguous, noisy: n - doubleHits - ambiguous }
 }
+
+/**
+ * Caps the noisy subset at `maxNoisy` samples (`man.noisyBound`): the excess,
+ * the noisy samples whose given label the ensemble finds most likely, become
+ * ambiguous. `probs` is the ensemble's softmax, N×C row-major. Changes
+ * `division.codes` in place and returns the new counts.
+ */
+export function boundNoisy(
+  division: CoDivision,
+  labels: Int32Array,
+  probs: Float32Array,
+  numClasses: number,
+  maxNoisy: number,
+): CoDivision {
+  const { codes } = division
+  const n = codes.length
+  if (labels.length !== n || probs.length !== n * numClasses) {
+    throw new ManError(
+      'ERR_MAN_SHAPE',
+      `boundNoisy: ${n} codes need ${n} labels (got ${labels.length}) and ${n}×${numClasses} probabilities (got ${probs.length})`,
+    )
+  }
+  const excess = division.noisy - Math.max(0, Math.floor(maxNoisy))
+  if (excess <= 0) return division
+  const noisy: number[] = []
+  for (let i = 0; i < n; i++) if (codes[i] === PARTITION_NOISY) noisy.push(i)
+  const given = (i: number) => probs[i * numClasses + labels[i]!]!
+  // Most likely given label first; ties by index, so the result is deterministic.
+  noisy.sort((a, b) => given(b) - given(a) || a - b)
+  for (let k = 0; k < excess; k++) codes[noisy[k]!] = PARTITION_AMBIGUOUS
+  return { codes, clean: division.clean, ambiguous: division.ambiguous + excess, noisy: division.noisy - excess }
+}

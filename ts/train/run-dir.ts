@@ -178,7 +178,7 @@ interface PartitionFile {
   codes: string
 }
 
-function partitionFile(runDir: string, epoch: number): string {
+export function partitionPath(runDir: string, epoch: number): string {
   return path.join(runDir, PARTITIONS_DIR, `epoch-${String(epoch).padStart(3, '0')}.json`)
 }
 
@@ -194,12 +194,12 @@ export async function writePartition(runDir: string, epoch: number, codes: Uint8
     counts,
     codes: Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength).toString('base64'),
   }
-  await writeJsonAtomic(partitionFile(runDir, epoch), body)
+  await writeJsonAtomic(partitionPath(runDir, epoch), body)
 }
 
 /** Reads the co-division of one epoch back from a run directory. */
 export async function readPartition(runDir: string, epoch: number): Promise<Partition> {
-  const file = partitionFile(runDir, epoch)
+  const file = partitionPath(runDir, epoch)
   const body = await readJson<PartitionFile>(file)
   const { names } = await readJson<{ names: string[] }>(path.join(runDir, PARTITIONS_DIR, NAMES_FILE))
   const codes = new Uint8Array(Buffer.from(body.codes, 'base64'))

@@ -12,7 +12,7 @@ import { linkFileAtomic } from '../data/atomic-write.ts'
 import { noiseDetection, type NoiseDetection } from '../data/noise.ts'
 import type { DatasetIndex } from '../data/types.ts'
 import { callNative, callNativeSync, ConfigError, ManError } from '../errors.ts'
-import type { BindingDataset, BindingStepResult, BindingTrainer } from '../native/binding.ts'
+import type { BindingDataset, BindingPrediction, BindingStepResult, BindingTrainer } from '../native/binding.ts'
 import { getBinding } from '../native/index.ts'
 import {
   CHECKPOINT_KIND,
@@ -23,7 +23,7 @@ import {
   type CheckpointMeta,
   type EpochProgress,
 } from './checkpoint.ts'
-import { coDivide } from './co-division.ts'
+import { boundNoisy, coDivide } from './co-division.ts'
 import { planData, withoutFailures } from './data-plan.ts'
 import { epochOrder, orderedSamples } from './epoch-order.ts'
 import { evaluatePrediction, type SplitEvaluation } from './evaluation.ts'
@@ -35,6 +35,7 @@ import {
   createRunDir,
   exists,
   NOISE_FILE,
+  partitionPath,
   readEvents,
   readJson,
   readPartition,
@@ -148,6 +149,58 @@ async function openDatasets(index: DatasetIndex, config: ManConfig): Promise<Dat
   )
   opened = open(filtered)
   return { index: filtered, ...opened, skipped: lines }
+}
+
+/**
+ * λ of a co-division epoch; with `man.lambdaRamp: 'co-division'` the ramp
+ * spans the epochs from the first co-division on.
+ */
+function lambdaOf(config: ManConfig, epoch: number, history: EpochSummary[]): number {
+  const ramp = { lambdaMax: config.man.lambdaMax, beta: config.man.beta, rampFraction: config.man.rampFraction }
+  if (config.man.lambdaRamp === 'run') return lambdaAt(epoch, config.train.epochs, ramp)
+  const warmedUp = (history.find((h) => h.phase === 'co-division')?.epoch ?? epoch) - 1
+  return lambdaAt(epoch - warmedUp, config.train.epochs - warmedUp, ramp)
+}
+
+/** Mean over the two networks of the fraction of samples whose given label they predict. */
+function agreementOf(prediction: BindingPrediction, labels: Int32Array): number {
+  let hits = 0
+  for (let i = 0; i < labels.length; i++) hits += (prediction.pred1[i] === labels[i] ? 1 : 0) + (prediction.pred2[i] === labels[i] ? 1 : 0)
+  return labels.length === 0 ? 0 : hits / (2 * labels.length)
+}
+
+/**
+ * Warm-up or co-division for `epoch`, and the training-set prediction made to
+ * decide it (reused for the co-division). With `train.warmupEnd: 'plateau'`,
+ * each epoch after `warmupMin` starts with a prediction pass; warm-up ends
+ * once agreement with the given labels gains less than `warmupPlateau` over
+ * the epoch before, or after `train.warmup` epochs. A run resumed inside an
+ * epoch keeps that epoch's phase: a co-division epoch has its partition file.
+ */
+async function decidePhase(
+  config: ManConfig,
+  epoch: number,
+  startBatch: number,
+  history: EpochSummary[],
+  runDir: string,
+  predict: () => Promise<BindingPrediction>,
+  labels: Int32Array,
+): Promise<{ phase: EpochPhase; prediction: BindingPrediction | null }> {
+  if (config.method === 'ce') return { phase: 'ce', prediction: null }
+  if (config.train.warmupEnd === 'fixed') {
+    return { phase: isWarmup(epoch, config.train.warmup) ? 'warmup' : 'co-division', prediction: null }
+  }
+  if (history.some((h) => h.phase === 'co-division') || epoch > config.train.warmup) {
+    return { phase: 'co-division', prediction: null }
+  }
+  if (startBatch > 0) {
+    return { phase: (await exists(partitionPath(runDir, epoch))) ? 'co-division' : 'warmup', prediction: null }
+  }
+  if (epoch <= config.train.warmupMin) return { phase: 'warmup', prediction: null }
+  const prediction = await predict()
+  const before = history.at(-1)?.agreement
+  const gain = before === null || before === undefined ? null : agreementOf(prediction, labels) - before
+  return { phase: gain !== null && gain < config.train.warmupPlateau ? 'co-division' : 'warmup', prediction }
 }
 
 function meanLast(history: EpochSummary[], n: number): number | null {
@@ -318,25 +371,34 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
 
     const lr = lrAt(epoch, { lr: config.train.lr, decay: config.train.lrDecay })
     callNativeSync(() => trainer.setLr(lr))
-    const phase: EpochPhase =
-      config.method === 'ce' ? 'ce' : isWarmup(epoch, config.train.warmup) ? 'warmup' : 'co-division'
-    const lambda =
-      phase === 'co-division'
-        ? lambdaAt(epoch, epochs, {
-            lambdaMax: config.man.lambdaMax,
-            beta: config.man.beta,
-            rampFraction: config.man.rampFraction,
-          })
-        : null
+    const t0Phase = performance.now()
+    const trainPrediction = () =>
+      callNative(() =>
+        trainer.predict(
+          opened.train,
+          plan.trainMembers,
+          config.man.coDivisionView,
+          epoch,
+          config.runtime.evalBatchSize,
+          config.man.noisyBound !== 'none',
+        ),
+      )
+    const decided = await decidePhase(config, epoch, startBatch, history, runDir, trainPrediction, plan.trainLabels)
+    const { phase } = decided
+    let prediction = decided.prediction
+    const agreement = prediction === null ? null : agreementOf(prediction, plan.trainLabels)
+    progress.coDivisionMs += performance.now() - t0Phase
+    const lambda = phase === 'co-division' ? lambdaOf(config, epoch, history) : null
 
     let partition: PartitionCounts | null = null
     if (phase === 'co-division') {
       if (startBatch === 0) {
         const t0 = performance.now()
-        const prediction = await callNative(() =>
-          trainer.predict(opened.train, plan.trainMembers, config.man.coDivisionView, epoch, config.runtime.evalBatchSize, false),
-        )
-        const division = coDivide(prediction.pred1, prediction.pred2, plan.trainLabels, codes)
+        const firstNoisy = history.find((h) => h.partition !== null)?.partition?.noisy
+        const bound = config.man.noisyBound === 'first' && firstNoisy !== undefined ? firstNoisy : null
+        prediction ??= await trainPrediction()
+        let division = coDivide(prediction.pred1, prediction.pred2, plan.trainLabels, codes)
+        if (bound !== null) division = boundNoisy(division, plan.trainLabels, prediction.probs!, numClasses, bound)
         partition = { clean: division.clean, ambiguous: division.ambiguous, noisy: division.noisy }
         await writePartition(runDir, epoch, codes, partition)
         progress.coDivisionMs += performance.now() - t0
@@ -384,6 +446,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
             config.man.gamma,
             next?.indices,
             next?.codes,
+            config.man.consistencyGradient === 'strong',
           ),
         )
       } else {
@@ -460,6 +523,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
       samples: progress.samples,
       trainAccuracy1: progress.correct1 / n,
       trainAccuracy2: progress.correct2 / n,
+      agreement,
       partition,
       noiseDetection: detection,
       test,

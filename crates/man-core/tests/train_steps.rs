@@ -5,7 +5,7 @@ mod train_support;
 use man_core::train::LossWeights;
 use train_support::{assert_same_state, images, trainer};
 
-const W: LossWeights = LossWeights { lambda: 0.4, omega: 0.6, gamma: 1.0 };
+const W: LossWeights = LossWeights::new(0.4, 0.6, 1.0);
 
 fn rel_close(a: f64, b: f64) {
     assert!((a - b).abs() <= 1e-5 * b.abs().max(1e-6), "{a} != {b}");

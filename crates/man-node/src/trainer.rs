@@ -203,6 +203,7 @@ impl JsTrainer {
         gamma: f64,
         next_indices: Option<Uint32Array>,
         next_codes: Option<Uint8Array>,
+        detach_weak: Option<bool>,
     ) -> AsyncTask<Compute<BindingStepResult>> {
         let ds = Arc::clone(&dataset.inner);
         let (indices, labels, codes) = (indices.to_vec(), labels.to_vec(), codes.to_vec());
@@ -214,6 +215,7 @@ impl JsTrainer {
                 lambda: args::finite("lambda", lambda)?,
                 omega: args::finite("omega", omega)?,
                 gamma: args::finite("gamma", gamma)?,
+                detach_weak: detach_weak.unwrap_or(false),
             };
             let next = next.as_deref().map(|indices| NextBatch { indices, codes: next_codes.as_deref() });
             Ok(t.codivision_step_ahead(&ds, &indices, &labels, &codes, epoch, w, next)?.into())

@@ -31,12 +31,25 @@ pub const CLEAN: u8 = 0;
 pub const AMBIGUOUS: u8 = 1;
 pub const NOISY: u8 = 2;
 
-/// λ (mutual-learning weight), ω (ambiguous subset weight), γ (noisy subset weight).
+/// λ (mutual-learning weight), ω (ambiguous subset weight), γ (noisy subset
+/// weight), and whether the consistency term treats the weak view's softmax
+/// as a fixed target.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossWeights {
     pub lambda: f64,
     pub omega: f64,
     pub gamma: f64,
+    /// false: both views of a noisy sample receive gradient (the reference);
+    /// true: only the strong view does, towards the weak view's prediction
+    /// (docs/method.md, `man.consistencyGradient`).
+    pub detach_weak: bool,
+}
+
+impl LossWeights {
+    /// The reference's weights with the consistency term's gradient through both views.
+    pub const fn new(lambda: f64, omega: f64, gamma: f64) -> Self {
+        LossWeights { lambda, omega, gamma, detach_weak: false }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -334,7 +347,7 @@ impl Trainer {
     }
 
     /// L = Lc + ω·La + γ·Ln, each subset with its own forward passes in train
-    /// mode, one backward, one Adam step. `weak` holds the weak views of the
+    /// mode (clean, noisy, ambiguous: the reference's order), one backward, one Adam step. `weak` holds the weak views of the
     /// whole batch; `strong` the strong views of the noisy samples only, in
     /// batch order (None when there are none).
     pub fn codivision_step_tensors(
@@ -392,6 +405,35 @@ impl Trainer {
             self.add_clean_loss(&xs, &ys, &mut pending)?;
         }
 
+        if let Some(xs_strong) = strong {
+            let (xs_weak, ys) = positions(at_noisy, noisy.len())?;
+            if batch_norm_cannot_train(&xs_weak)? {
+                pending.correct(self.correct_eval(&xs_weak, &ys)?)?;
+            } else {
+                // Per network weak then strong, f1 before f2, as the reference:
+                // BatchNorm's running statistics depend on the order.
+                let weak_logits = |k: usize| -> Result<Tensor> {
+                    if w.detach_weak {
+                        // A fixed target: no graph is kept (BatchNorm still updates its statistics).
+                        let _guard = tch::no_grad_guard();
+                        self.logits(k, &xs_weak, true)
+                    } else {
+                        self.logits(k, &xs_weak, true)
+                    }
+                };
+                let w1 = weak_logits(0)?;
+                let s1 = self.logits(0, &xs_strong, true)?;
+                let w2 = weak_logits(1)?;
+                let s2 = self.logits(1, &xs_strong, true)?;
+                let ln = losses::consistency(&w1, &s1)?
+                    .f_add(&losses::consistency(&w2, &s2)?)?
+                    .f_mul_scalar(0.5)?;
+                pending.correct((count_correct(&w1, &ys)?, count_correct(&w2, &ys)?))?;
+                add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma)?)?;
+                pending.noisy = Some(ln);
+            }
+        }
+
         if !ambiguous.is_empty() {
             let (xs, ys) = positions(at_ambiguous, ambiguous.len())?;
             if batch_norm_cannot_train(&xs)? {
@@ -403,24 +445,6 @@ impl Trainer {
                 pending.correct((count_correct(&l1, &ys)?, count_correct(&l2, &ys)?))?;
                 add_to(&mut pending.loss, la.f_mul_scalar(w.omega)?)?;
                 pending.ambiguous = Some(la);
-            }
-        }
-
-        if let Some(xs_strong) = strong {
-            let (xs_weak, ys) = positions(at_noisy, noisy.len())?;
-            if batch_norm_cannot_train(&xs_weak)? {
-                pending.correct(self.correct_eval(&xs_weak, &ys)?)?;
-            } else {
-                let w1 = self.logits(0, &xs_weak, true)?;
-                let w2 = self.logits(1, &xs_weak, true)?;
-                let s1 = self.logits(0, &xs_strong, true)?;
-                let s2 = self.logits(1, &xs_strong, true)?;
-                let ln = losses::consistency(&w1, &s1)?
-                    .f_add(&losses::consistency(&w2, &s2)?)?
-                    .f_mul_scalar(0.5)?;
-                pending.correct((count_correct(&w1, &ys)?, count_correct(&w2, &ys)?))?;
-                add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma)?)?;
-                pending.noisy = Some(ln);
             }
         }
 
