@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import type { ManConfig } from '../config/index.ts'
 import { ManError } from '../errors.ts'
-import { checkpointPath, CONFIG_FILE, METRICS_FILE, PARTITIONS_DIR, readEvents, readJson, readPartition } from '../train/run-dir.ts'
+import { checkpointPath, CONFIG_FILE, defaultRunDir, METRICS_FILE, PARTITIONS_DIR, readEvents, readJson, readPartition } from '../train/run-dir.ts'
 import { resumeTrain, train } from '../train/train.ts'
 import type { TrainResult } from '../train/types.ts'
 import { PARTITION_NOISY } from '../native/binding.ts'
@@ -32,12 +32,6 @@ checkpoints/best and checkpoints/last. Every option of the config schema has a f
 
 export function trainHelp(): string {
   return renderHelp(USAGE, SUMMARY, trainFlagSpecs())
-}
-
-/** Where a run without --out goes; chosen here so that an interrupted run can say where it is. */
-function defaultRunDir(config: ManConfig): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
-  return path.resolve('runs', `${stamp}-${config.method}`)
 }
 
 export interface SignalSource {
@@ -74,6 +68,7 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
     if (config.data.path === undefined) {
       throw new ManError('ERR_MAN_CONFIG', 'Invalid value for option data.path (--data): required: the dataset to train on')
     }
+    // Chosen here, not by train(), so that an interrupted run can say where it is.
     runDir = path.resolve(config.out ?? defaultRunDir(config))
     config = { ...config, out: runDir }
     epochs = config.train.epochs

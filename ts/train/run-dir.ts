@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
+import type { ManConfig } from '../config/schema.ts'
 import { ManError } from '../errors.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../native/binding.ts'
 
@@ -22,6 +23,20 @@ export type CheckpointName = 'last' | 'best'
 
 export function checkpointPath(runDir: string, which: CheckpointName): string {
   return path.join(runDir, CHECKPOINTS_DIR, `${which}.safetensors`)
+}
+
+/** Where a run without `out` goes: runs/<UTC stamp>-<method> under the working directory. */
+export function defaultRunDir(config: Pick<ManConfig, 'method'>): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+  return path.resolve('runs', `${stamp}-${config.method}`)
+}
+
+/** What run.json holds: what a model needs besides its weights. */
+export interface RunInfo {
+  classNames: string[]
+  imageSize: number
+  method: ManConfig['method']
+  dataset: { root: string; format: string; train: number; validation: number; test: number }
 }
 
 function runDirError(what: string, file: string, err: unknown): ManError {

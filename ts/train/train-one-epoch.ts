@@ -1,0 +1,246 @@
+/**
+ * One epoch's training steps (timm's train_one_epoch): the epoch's
+ * settings, its co-division (or the one saved when resuming inside the
+ * epoch), then the batches in the epoch's seeded order, each announcing the
+ * next one to the addon so that its views are built while the step trains.
+ */
+import type { ManConfig } from '../config/index.ts'
+import { callNative, callNativeSync, ManError } from '../errors.ts'
+import type { BindingDataset, BindingPrediction, BindingStepResult, BindingTrainer } from '../native/binding.ts'
+import type { EpochProgress } from './checkpoint.ts'
+import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
+import { boundNoisy, coDivide } from './co-division.ts'
+import type { DataPlan } from './data-plan.ts'
+import { addStep, batchInfo, emptyProgress, type EpochSettings } from './epoch-progress.ts'
+import { epochOrder, orderedSamples, type OrderedSamples } from './epoch-order.ts'
+import { appendEvent, exists, partitionPath, readPartition, writePartition, type PartitionCounts } from './run-dir.ts'
+import { isWarmup, lambdaAt, lrAt } from './schedule.ts'
+import type { CallbackControl, EpochPhase, TrainOptions } from './types.ts'
+
+export function isStop(control: CallbackControl): boolean {
+  return control === 'stop' || (typeof control === 'object' && control !== null && control.stop === true)
+}
+
+/**
+ * λ of a co-division epoch; with `man.lambdaRamp: 'co-division'` the ramp
+ * spans the epochs from the first co-division (`firstCoDivision`) on.
+ */
+function lambdaOf(config: ManConfig, epoch: number, firstCoDivision: number): number {
+  const ramp = { lambdaMax: config.man.lambdaMax, beta: config.man.beta, rampFraction: config.man.rampFraction }
+  if (config.man.lambdaRamp === 'run') return lambdaAt(epoch, config.train.epochs, ramp)
+  const warmedUp = firstCoDivision - 1
+  return lambdaAt(epoch - warmedUp, config.train.epochs - warmedUp, ramp)
+}
+
+/** Mean over the two networks of the fraction of samples whose given label they predict. */
+export function agreementOf(prediction: BindingPrediction, labels: Int32Array): number {
+  let hits = 0
+  for (let i = 0; i < labels.length; i++) hits += (prediction.pred1[i] === labels[i] ? 1 : 0) + (prediction.pred2[i] === labels[i] ? 1 : 0)
+  return labels.length === 0 ? 0 : hits / (2 * labels.length)
+}
+
+/** An epoch's settings, and the training-set prediction made to decide its phase (reused by its co-division). */
+export interface EpochPlan {
+  settings: EpochSettings
+  prediction: BindingPrediction | null
+}
+
+/** The co-division prediction pass over the training members (ensemble probabilities when the noisy bound needs them). */
+function predictTrain(ctx: EpochContext, epoch: number): Promise<BindingPrediction> {
+  const { config, plan } = ctx
+  return callNative(() =>
+    ctx.trainer.predict(
+      ctx.dataset,
+      plan.trainMembers,
+      config.man.coDivisionView,
+      epoch,
+      config.runtime.evalBatchSize,
+      config.man.noisyBound !== 'none',
+    ),
+  )
+}
+
+/**
+ * Warm-up or co-division for the epoch of `start`. With `train.warmupEnd:
+ * 'plateau'`, each epoch after `warmupMin` starts with a prediction pass on
+ * the training set; warm-up ends once the networks' agreement with the given
+ * labels gains less than `warmupPlateau` over the epoch before, or after
+ * `train.warmup` epochs. A run resumed inside an epoch keeps that epoch's
+ * phase: a co-division epoch has its partition file.
+ */
+async function decidePhase(ctx: EpochContext, start: Position): Promise<{ phase: EpochPhase; prediction: BindingPrediction | null }> {
+  const { config, saver } = ctx
+  const { epoch } = start
+  if (config.method === 'ce') return { phase: 'ce', prediction: null }
+  if (config.train.warmupEnd === 'fixed') {
+    return { phase: isWarmup(epoch, config.train.warmup) ? 'warmup' : 'co-division', prediction: null }
+  }
+  if (saver.history.some((h) => h.phase === 'co-division') || epoch > config.train.warmup) {
+    return { phase: 'co-division', prediction: null }
+  }
+  if (start.nextBatch > 0) {
+    return { phase: (await exists(partitionPath(saver.runDir, epoch))) ? 'co-division' : 'warmup', prediction: null }
+  }
+  if (epoch <= config.train.warmupMin) return { phase: 'warmup', prediction: null }
+  const prediction = await predictTrain(ctx, epoch)
+  const before = saver.history.at(-1)?.agreement
+  const gain = before === null || before === undefined ? null : agreementOf(prediction, ctx.plan.trainLabels) - before
+  return { phase: gain !== null && gain < config.train.warmupPlateau ? 'co-division' : 'warmup', prediction }
+}
+
+/** The settings of the epoch that `start` is in (its phase, lr, λ). */
+export async function planEpoch(ctx: EpochContext, start: Position): Promise<EpochPlan> {
+  const { config, saver } = ctx
+  const { epoch } = start
+  const { phase, prediction } = await decidePhase(ctx, start)
+  const firstCoDivision = saver.history.find((h) => h.phase === 'co-division')?.epoch ?? epoch
+  const settings: EpochSettings = {
+    epoch,
+    epochs: config.train.epochs,
+    phase,
+    lr: lrAt(epoch, { lr: config.train.lr, decay: config.train.lrDecay }),
+    lambda: phase === 'co-division' ? lambdaOf(config, epoch, firstCoDivision) : null,
+    agreement:
+      prediction !== null
+        ? agreementOf(prediction, ctx.plan.trainLabels)
+        : start.nextBatch > 0
+          ? (start.progress?.agreement ?? null)
+          : null,
+  }
+  return { settings, prediction }
+}
+
+/** What every epoch of a run trains with. */
+export interface EpochContext {
+  config: ManConfig
+  trainer: BindingTrainer
+  /** The training images (validation samples included). */
+  dataset: BindingDataset
+  plan: DataPlan
+  saver: CheckpointSaver
+  onBatch: TrainOptions['onBatch']
+  /** Partition code per training member, rewritten by each co-division. */
+  codes: Uint8Array
+}
+
+export interface TrainedEpoch {
+  progress: EpochProgress
+  partition: PartitionCounts | null
+}
+
+/**
+ * Divides the training set with both networks' predictions and writes the
+ * partition, or (resuming inside the epoch) reads back the one the epoch was
+ * trained with.
+ */
+async function epochPartition(
+  ctx: EpochContext,
+  epoch: number,
+  startBatch: number,
+  progress: EpochProgress,
+  decided: BindingPrediction | null,
+): Promise<PartitionCounts> {
+  const { plan, config, saver } = ctx
+  const nTrain = plan.trainMembers.length
+  if (startBatch === 0) {
+    const t0 = performance.now()
+    const prediction = decided ?? (await predictTrain(ctx, epoch))
+    let division = coDivide(prediction.pred1, prediction.pred2, plan.trainLabels, ctx.codes)
+    const first = saver.history.find((h) => h.partition !== null)?.partition
+    if (config.man.noisyBound === 'first' && first != null) {
+      division = boundNoisy(division, plan.trainLabels, prediction.probs!, plan.classNames.length, first.noisy)
+    }
+    const partition = { clean: division.clean, ambiguous: division.ambiguous, noisy: division.noisy }
+    await writePartition(saver.runDir, epoch, ctx.codes, partition)
+    progress.coDivisionMs += performance.now() - t0
+    return partition
+  }
+  const saved = await readPartition(saver.runDir, epoch)
+  if (saved.codes.length !== nTrain) {
+    throw new ManError('ERR_MAN_RUN_DIR', `${saver.runDir}: partition of epoch ${epoch} has ${saved.codes.length} samples, expected ${nTrain}`)
+  }
+  ctx.codes.set(saved.codes)
+  return saved.counts
+}
+
+function batchOf(ordered: OrderedSamples, batchSize: number, b: number) {
+  const start = b * batchSize
+  const end = Math.min(ordered.indices.length, start + batchSize)
+  return {
+    indices: ordered.indices.subarray(start, end),
+    labels: ordered.labels.subarray(start, end),
+    codes: ordered.codes?.subarray(start, end) ?? null,
+  }
+}
+
+/**
+ * Trains the epoch from `start` (its first batch, or where a resumed run
+ * stopped). Returns null when `onBatch` asked to stop (checkpoints/last then
+ * holds the position after that batch); rejects with the signal's reason on
+ * abort, once checkpoints/last holds the position reached.
+ */
+export async function trainOneEpoch(
+  ctx: EpochContext,
+  epochPlan: EpochPlan,
+  start: Position,
+  segmentStart: number,
+): Promise<TrainedEpoch | null> {
+  const { config, trainer, plan, saver } = ctx
+  const { settings } = epochPlan
+  const { epoch, phase } = settings
+  const startBatch = start.nextBatch
+  // A checkpoint written before the data/compute split lacks those sums.
+  const progress = start.progress !== null ? { ...emptyProgress(), ...start.progress } : emptyProgress()
+  progress.agreement = settings.agreement
+  const here = (nextBatch: number): Position => ({
+    epoch,
+    nextBatch,
+    progress: { ...progress, wallMs: progress.wallMs + performance.now() - segmentStart },
+  })
+  await saver.stopIfAborted(here(startBatch))
+
+  callNativeSync(() => trainer.setLr(settings.lr))
+  const partition = phase === 'co-division' ? await epochPartition(ctx, epoch, startBatch, progress, epochPlan.prediction) : null
+
+  const nTrain = plan.trainMembers.length
+  const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch)
+  // The epoch's samples in visiting order, gathered once: each batch is then
+  // a view (no per-sample work between steps), and the next batch can be
+  // announced to the addon, which builds its views while the step trains.
+  const ordered = orderedSamples(order.order, plan.trainMembers, plan.trainLabels, phase === 'co-division' ? ctx.codes : null)
+  for (let b = startBatch; b < order.batches; b++) {
+    const { indices, labels, codes } = batchOf(ordered, order.batchSize, b)
+    const next = b + 1 < order.batches ? batchOf(ordered, order.batchSize, b + 1) : null
+    const t0 = performance.now()
+    let step: BindingStepResult
+    if (codes !== null) {
+      step = await callNative(() =>
+        trainer.coDivisionStep(
+          ctx.dataset,
+          indices,
+          labels,
+          codes,
+          epoch,
+          settings.lambda!,
+          config.man.omega,
+          config.man.gamma,
+          next?.indices,
+          next?.codes,
+          config.man.consistencyGradient === 'strong',
+        ),
+      )
+    } else {
+      step = await callNative(() => trainer.warmupStep(ctx.dataset, indices, labels, epoch, next?.indices))
+    }
+    addStep(progress, step, indices.length, performance.now() - t0)
+
+    const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, indices.length, step))
+    if (isStop(control)) {
+      await saver.save('last', here(b + 1))
+      await appendEvent(saver.runDir, { event: 'stop', epoch, batch: b + 1, by: 'onBatch' })
+      return null
+    }
+    await saver.stopIfAborted(here(b + 1))
+  }
+  return { progress, partition }
+}
