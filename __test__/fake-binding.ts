@@ -49,6 +49,8 @@ export interface FakeBindingOptions {
   classOf?: (name: string) => number | undefined
   /** Probability that f1 and f2 predict the true class, when known. */
   skill?: [number, number]
+  /** Per epoch, overrides `skill` (networks that learn, or stop learning, as epochs pass). */
+  skillAt?: (epoch: number) => [number, number]
   /** Names that scan() reports as undecodable. */
   failing?: (name: string) => boolean
   /** Backbone tensor names loadPretrained reports as missing. */
@@ -66,6 +68,8 @@ export interface FakeStep {
   lambda: number | null
   omega: number | null
   gamma: number | null
+  /** Co-division steps: whether the consistency term's weak view was a fixed target. */
+  detachWeak: boolean | null
   lr: number
   /** The batch announced as next (prepared ahead by the real addon); null when none was. */
   next: { indices: number[]; codes: number[] | null } | null
@@ -170,7 +174,7 @@ export class FakeTrainer implements BindingTrainer {
     const k = this.options.numClasses
     const h = mix(mix(this.state.weights, epoch), mix(VIEW_CODE[view] * 2 + net, ds.nameHashes[index]!))
     const truth = this.fake.options.classOf?.(ds.names[index]!)
-    const skill = this.fake.options.skill ?? [0.6, 0.5]
+    const skill = this.fake.options.skillAt?.(epoch) ?? this.fake.options.skill ?? [0.6, 0.5]
     if (truth !== undefined && (h % 1000) / 1000 < skill[net]!) return truth
     return mix(h, 77) % k
   }
@@ -187,6 +191,7 @@ export class FakeTrainer implements BindingTrainer {
     gamma: number | null,
     next: Uint32Array | null | undefined,
     nextCodes: Uint8Array | null | undefined,
+    detachWeak: boolean | null = null,
   ): BindingStepResult {
     const ds = this.fake.asFake(dataset)
     ds.checkIndices(indices)
@@ -204,6 +209,7 @@ export class FakeTrainer implements BindingTrainer {
       lambda,
       omega,
       gamma,
+      detachWeak,
       lr: this.state.lr,
       next: next == null ? null : { indices: Array.from(next), codes: nextCodes == null ? null : Array.from(nextCodes) },
     })
@@ -259,8 +265,9 @@ export class FakeTrainer implements BindingTrainer {
     gamma: number,
     nextIndices?: Uint32Array | null,
     nextCodes?: Uint8Array | null,
+    detachWeak?: boolean,
   ): Promise<BindingStepResult> {
-    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma, nextIndices, nextCodes)
+    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma, nextIndices, nextCodes, detachWeak ?? false)
   }
 
   async predict(
