@@ -70,6 +70,8 @@ export interface FakeStep {
   gamma: number | null
   /** Co-division steps: whether the consistency term's weak view was a fixed target. */
   detachWeak: boolean | null
+  /** Co-division steps: one forward pass per network over the whole batch. */
+  joint: boolean | null
   lr: number
   /** The batch announced as next (prepared ahead by the real addon); null when none was. */
   next: { indices: number[]; codes: number[] | null } | null
@@ -192,6 +194,7 @@ export class FakeTrainer implements BindingTrainer {
     next: Uint32Array | null | undefined,
     nextCodes: Uint8Array | null | undefined,
     detachWeak: boolean | null = null,
+    joint: boolean | null = null,
   ): BindingStepResult {
     const ds = this.fake.asFake(dataset)
     ds.checkIndices(indices)
@@ -210,6 +213,7 @@ export class FakeTrainer implements BindingTrainer {
       omega,
       gamma,
       detachWeak,
+      joint,
       lr: this.state.lr,
       next: next == null ? null : { indices: Array.from(next), codes: nextCodes == null ? null : Array.from(nextCodes) },
     })
@@ -266,8 +270,10 @@ export class FakeTrainer implements BindingTrainer {
     nextIndices?: Uint32Array | null,
     nextCodes?: Uint8Array | null,
     detachWeak?: boolean,
+    joint?: boolean,
   ): Promise<BindingStepResult> {
-    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma, nextIndices, nextCodes, detachWeak ?? false)
+    const flags = [detachWeak ?? false, joint ?? false] as const
+    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma, nextIndices, nextCodes, ...flags)
   }
 
   async predict(

@@ -22,6 +22,7 @@ test('the paper preset spells out the reference for every option that deviates f
   const paper = resolveConfig({}, 'paper')
   t.is(paper.man.coDivisionView, 'weak')
   t.is(paper.man.consistencyGradient, 'both')
+  t.is(paper.man.subsetPasses, 'separate')
   t.is(paper.man.lambdaRamp, 'run')
   t.is(paper.man.noisyBound, 'none')
   t.is(paper.train.warmupEnd, 'fixed')
@@ -69,6 +70,21 @@ test.serial("consistencyGradient 'strong' makes every co-division step treat the
     const steps = fake.steps.filter((s) => s.kind === 'co-division')
     t.true(steps.length > 0)
     t.true(steps.every((s) => s.detachWeak === expected), option)
+    setBinding(undefined)
+  }
+})
+
+test.serial("subsetPasses 'joint' asks every co-division step for one pass per network", async (t) => {
+  for (const [option, expected] of [
+    ['joint', true],
+    ['separate', false],
+  ] as const) {
+    const fake = install()
+    const dir = await tempDir(t)
+    await train(tinyConfig(dir, { train: { epochs: 3 }, man: { subsetPasses: option } }), { dataset: makeIndex({ train: 12, test: 4 }) })
+    const steps = fake.steps.filter((s) => s.kind === 'co-division')
+    t.true(steps.length > 0)
+    t.true(steps.every((s) => s.joint === expected), option)
     setBinding(undefined)
   }
 })

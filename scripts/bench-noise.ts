@@ -21,10 +21,12 @@
  *   node --import=tsx scripts/bench-noise.ts [--regimes scratch,pretrained]
  *     [--rates 0.2,0.4] [--seeds 1,2] [--variant NAME=JSON ...] [--only NAME,...]
  *     [--epochs 12] [--image-size 32] [--batch-size 32] [--threads 0]
- *     [--train 2000] [--test 1000] [--out FILE.json] [--per-epoch]
+ *     [--train 2000] [--test 1000] [--out FILE.json] [--also FILE.json ...] [--per-epoch]
  *
  * Results go to --out (default .cache/bench-noise/results.json) after every
  * run; a run already there is not repeated, so an interrupted bench resumes.
+ * `--also` adds the runs of other result files (benches run side by side) to
+ * the tables; those runs are not repeated.
  * Prints the summary tables (markdown) to stdout, progress to stderr.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
@@ -54,6 +56,7 @@ const { values: flags } = parseArgs({
     test: { type: 'string', default: '1000' },
     out: { type: 'string', default: path.join(ROOT, '.cache', 'bench-noise', 'results.json') },
     'per-epoch': { type: 'boolean', default: false },
+    also: { type: 'string', multiple: true, default: [] },
   },
 })
 
@@ -258,6 +261,17 @@ function tables(results: Results): string {
   return out.join('\n')
 }
 
+/** The runs of `--also` files (benches run side by side, same budget): not repeated, and in the tables. */
+function otherRuns(): Record<string, RunRecord> {
+  const runs: Record<string, RunRecord> = {}
+  for (const file of flags.also!) {
+    const other = JSON.parse(readFileSync(file, 'utf8')) as Results
+    if (JSON.stringify(other.budget) !== JSON.stringify(budget)) throw new Error(`${file} holds runs of another budget`)
+    Object.assign(runs, other.runs)
+  }
+  return runs
+}
+
 async function main(): Promise<void> {
   const results = loadResults()
   for (const regime of regimes) {
@@ -268,7 +282,8 @@ async function main(): Promise<void> {
       for (const seed of seeds) {
         for (const name of only) {
           const key = runKey(regime, rate, seed, name)
-          if (results.runs[key] !== undefined) continue
+          // Re-read: a bench running beside this one may have finished the run meanwhile.
+          if (results.runs[key] !== undefined || otherRuns()[key] !== undefined) continue
           const config = deepMerge(baseConfig(dataDir, rate, seed, path.join(runsDir, `${stamp()}-${key.replaceAll('/', '-')}`), pretrained), variants.get(name)) as ConfigInput
           log(`${key}: training`)
           const record = await runOne(key, config)
@@ -278,6 +293,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  for (const [key, run] of Object.entries(otherRuns())) results.runs[key] ??= run
   process.stdout.write(`${tables(results)}\n`)
 }
 

@@ -85,6 +85,12 @@ export const manSchema = z
       .describe(
         "views of a noisy sample the consistency loss trains: 'both' as the reference, 'strong' (the weak view's prediction is a fixed target)",
       ),
+    subsetPasses: z
+      .enum(['separate', 'joint'])
+      .default('separate')
+      .describe(
+        "forward passes of a co-division step: 'separate' (one per subset, BatchNorm statistics from each subset, as the reference) or 'joint' (one per network over the whole batch and the noisy samples' strong views)",
+      ),
     lambdaRamp: z
       .enum(['run', 'co-division'])
       .default('run')

@@ -155,6 +155,8 @@ export interface BindingTrainer {
     nextCodes?: Uint8Array | null,
     /** true: the consistency term's weak-view softmax is a fixed target (no gradient). */
     detachWeak?: boolean,
+    /** true: one forward pass per network over the whole batch and the strong views, instead of one per subset. */
+    joint?: boolean,
   ): Promise<BindingStepResult>
   /** Eval mode, no gradient, batches of `batchSize`. */
   predict(

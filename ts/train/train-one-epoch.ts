@@ -227,6 +227,7 @@ export async function trainOneEpoch(
           next?.indices,
           next?.codes,
           config.man.consistencyGradient === 'strong',
+          config.man.subsetPasses === 'joint',
         ),
       )
     } else {

@@ -204,6 +204,7 @@ impl JsTrainer {
         next_indices: Option<Uint32Array>,
         next_codes: Option<Uint8Array>,
         detach_weak: Option<bool>,
+        joint: Option<bool>,
     ) -> AsyncTask<Compute<BindingStepResult>> {
         let ds = Arc::clone(&dataset.inner);
         let (indices, labels, codes) = (indices.to_vec(), labels.to_vec(), codes.to_vec());
@@ -216,6 +217,7 @@ impl JsTrainer {
                 omega: args::finite("omega", omega)?,
                 gamma: args::finite("gamma", gamma)?,
                 detach_weak: detach_weak.unwrap_or(false),
+                joint: joint.unwrap_or(false),
             };
             let next = next.as_deref().map(|indices| NextBatch { indices, codes: next_codes.as_deref() });
             Ok(t.codivision_step_ahead(&ds, &indices, &labels, &codes, epoch, w, next)?.into())
