@@ -1,7 +1,7 @@
 /**
  * `man-fer train` in process over the fake binding: what goes to stdout and
  * stderr, the result, the suspicious samples, the TTY bars and NO_COLOR,
- * Ctrl-C and --resume. (cli-train.spec.ts runs the real addon end to end.)
+ * Ctrl-C and --resume. (native/cli-train.spec.ts runs the real addon end to end.)
  */
 import { EventEmitter } from 'node:events'
 import path from 'node:path'
@@ -73,7 +73,8 @@ test.serial('human-readable: epoch lines on stderr; results, model, report and s
   t.regex(r.stdout, /test accuracy: best [\d.]+% \(epoch \d, chosen by test\), last [\d.]+%, mean of last 3 [\d.]+%/)
   t.regex(r.stdout, /noise detection \(epoch 3\): precision [\d.]+%, recall [\d.]+%/)
   t.true(r.stdout.includes(`model:  ${path.join(runDir, 'checkpoints', 'best.safetensors')}`))
-  t.true(r.stdout.includes(`report: ${path.join(runDir, 'metrics.jsonl')}`))
+  t.true(r.stdout.includes(`metrics: ${path.join(runDir, 'metrics.jsonl')}`))
+  t.true(r.stdout.includes(`report: ${path.join(runDir, 'report.html')} (open it in a browser)`))
   const noisy = await noisyNames(runDir, 3)
   t.true(noisy.length > 0, 'the fake divides some samples into the noisy subset')
   t.true(r.stdout.includes(`possibly mislabelled: ${noisy.length} training image(s) in the noisy subset of epoch 3`))

@@ -1,10 +1,10 @@
 import test from 'ava'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { flippedMask, injectNoise, noiseDetection } from '../ts/data/noise.ts'
 import { readNoiseRecord, writeNoiseRecord } from '../ts/data/noise-file.ts'
 import { ManError } from '../ts/errors.ts'
+import { tempDir } from './helpers/temp-dir.ts'
 
 function cyclicLabels(n: number, c: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i % c)
@@ -108,8 +108,7 @@ test('flippedMask marks the flipped indices and rejects out-of-range ones', (t) 
 })
 
 test('the noise record round-trips through JSON and leaves no temp file', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'man-fer-noise-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = tempDir(t)
   const labels = cyclicLabels(50, 7)
   const { flipped } = injectNoise(labels, 7, 0.2, 5)
   const file = join(dir, 'noise.json')
@@ -121,8 +120,7 @@ test('the noise record round-trips through JSON and leaves no temp file', async 
 })
 
 test('a corrupt noise record names the file and the field', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'man-fer-noise-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = tempDir(t)
   const file = join(dir, 'noise.json')
   const { writeFile } = await import('node:fs/promises')
   await writeFile(file, JSON.stringify({ version: 1, numClasses: 7, rate: 0.2, seed: 1, flipped: [3, 2] }))

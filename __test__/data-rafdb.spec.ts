@@ -130,7 +130,7 @@ test('an image that is a folder or a broken link is reported', async (t) => {
   await symlink(join(root, 'nowhere.jpg'), join(root, 'Image', 'aligned', 'train_00003_aligned.jpg'))
   const err = await t.throwsAsync(loadDataset({ path: root, format: 'rafdb', skipBad: false }), { instanceOf: DatasetError })
   t.is(err.problems.length, 2)
-  t.regex(err.problems[0]!, /:2: not a regular file/)
+  t.regex(err.problems[0]!, /:2: a directory, not a regular file/)
   t.regex(err.problems[1]!, /:3: broken link/)
 })
 

@@ -4,14 +4,22 @@
  * step folds its inputs into; predictions are pseudo-random functions of that
  * state, the sample and the view. It records every call, and save/load write
  * a real (tensor-less) safetensors file, so resume can be tested end to end.
+ * It computes no losses: the specs of the loss functions run on the addon.
  */
 import { promises as fs } from 'node:fs'
 
+import { writeFileAtomic } from '../ts/data/atomic-write.ts'
+import { CHECKPOINT_METADATA_KEY } from '../ts/train/checkpoint.ts'
+import { decodeSafetensors, encodeSafetensors } from '../ts/util/safetensors.ts'
+
 import type {
   Binding,
+  BindingBatch,
   BindingDataset,
   BindingDatasetOptions,
   BindingDecodeFailure,
+  BindingLossWeights,
+  BindingNextBatch,
   BindingPrediction,
   BindingRuntimeInfo,
   BindingStepResult,
@@ -20,7 +28,8 @@ import type {
   BindingView,
   BindingWeightsReport,
 } from '../ts/native/binding.ts'
-import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../ts/native/binding.ts'
+import { Partition } from '../ts/native/binding.ts'
+import { isCounter, isHead, resnet18StateDictNames } from './helpers/resnet18-names.ts'
 
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ (v >>> 0), 0x01000193) >>> 0
@@ -53,8 +62,20 @@ export interface FakeBindingOptions {
   skillAt?: (epoch: number) => [number, number]
   /** Names that scan() reports as undecodable. */
   failing?: (name: string) => boolean
-  /** Backbone tensor names loadPretrained reports as missing. */
-  missingWeights?: string[]
+  /** What the weights file given to loadPretrained holds (it is never read). */
+  weightsFile?: FakeWeightsFile
+  /** loadPretrained's answer, in place of the one the addon would give for `weightsFile`. */
+  weightsReport?: BindingWeightsReport
+}
+
+/** A torchvision ResNet-18 state dict as a user may have it. */
+export interface FakeWeightsFile {
+  /** Classes of the file's `fc` head; null when it has none. Default 1000 (ImageNet). */
+  headClasses?: number | null
+  /** Whether BatchNorm's `num_batches_tracked` counters are stored (torch.save: yes). Default true. */
+  counters?: boolean
+  /** Backbone tensors the file lacks: loadPretrained fails naming them, as the addon does. */
+  missing?: string[]
 }
 
 export interface FakeStep {
@@ -163,11 +184,28 @@ export class FakeTrainer implements BindingTrainer {
 
   async loadPretrained(path: string): Promise<BindingWeightsReport> {
     this.fake.calls.push({ method: 'loadPretrained', trainer: this.id, detail: { path } })
+    const report = this.fake.options.weightsReport ?? this.weightsReport(path, this.fake.options.weightsFile ?? {})
     this.state.weights = mix(this.state.weights, hashString(path))
+    return report
+  }
+
+  /** What crates/man-core/src/weights/apply.rs reports for such a file, or the error it raises. */
+  private weightsReport(path: string, file: FakeWeightsFile): BindingWeightsReport {
+    const headClasses = file.headClasses === undefined ? 1000 : file.headClasses
+    const missing = new Set(file.missing ?? [])
+    const names = resnet18StateDictNames().filter(
+      (n) => !missing.has(n) && (file.counters !== false || !isCounter(n)) && (headClasses !== null || !isHead(n)),
+    )
+    if (missing.size > 0) {
+      const problems = [...missing].sort().map((n) => `${n} is missing from the file`)
+      throw new Error(`ERR_MAN_WEIGHTS: ${path}: pretrained weights do not fit the backbone (${problems.length} problems): ${problems.join('; ')}`)
+    }
+    const headFits = headClasses === this.options.numClasses
+    const used = (n: string) => !isCounter(n) && (headFits || !isHead(n))
     return {
-      loaded: ['conv1.weight', 'bn1.weight', 'layer1.0.conv1.weight'],
-      skipped: ['fc.weight', 'fc.bias'],
-      missing: this.fake.options.missingWeights ?? [],
+      loaded: names.filter(used),
+      skipped: names.filter((n) => !used(n)),
+      headInitialised: headFits ? [] : ['fc.bias', 'fc.weight'],
     }
   }
 
@@ -184,23 +222,19 @@ export class FakeTrainer implements BindingTrainer {
   private step(
     kind: FakeStep['kind'],
     dataset: BindingDataset,
-    indices: Uint32Array,
-    labels: Int32Array,
-    codes: Uint8Array | null,
-    epoch: number,
-    lambda: number | null,
-    omega: number | null,
-    gamma: number | null,
-    next: Uint32Array | null | undefined,
-    nextCodes: Uint8Array | null | undefined,
-    detachWeak: boolean | null = null,
-    joint: boolean | null = null,
+    batch: BindingBatch,
+    weights: BindingLossWeights | null,
+    next: BindingNextBatch | null | undefined,
   ): BindingStepResult {
     const ds = this.fake.asFake(dataset)
+    const { epoch, indices, labels } = batch
+    // A warm-up step ignores codes, as the addon does.
+    const codes = kind === 'co-division' ? (batch.codes ?? null) : null
     ds.checkIndices(indices)
     if (labels.length !== indices.length || (codes !== null && codes.length !== indices.length)) {
       throw new Error(`ERR_MAN_SHAPE: ${indices.length} indices, ${labels.length} labels, ${codes?.length ?? '-'} codes`)
     }
+    const lambda = weights?.lambda ?? null
     this.fake.steps.push({
       trainer: this.id,
       kind,
@@ -210,12 +244,12 @@ export class FakeTrainer implements BindingTrainer {
       labels: Array.from(labels),
       codes: codes === null ? null : Array.from(codes),
       lambda,
-      omega,
-      gamma,
-      detachWeak,
-      joint,
+      omega: weights?.omega ?? null,
+      gamma: weights?.gamma ?? null,
+      detachWeak: weights?.detachWeak ?? null,
+      joint: weights?.joint ?? null,
       lr: this.state.lr,
-      next: next == null ? null : { indices: Array.from(next), codes: nextCodes == null ? null : Array.from(nextCodes) },
+      next: next == null ? null : { indices: Array.from(next.indices), codes: next.codes == null ? null : Array.from(next.codes) },
     })
     let correct1 = 0
     let correct2 = 0
@@ -232,48 +266,34 @@ export class FakeTrainer implements BindingTrainer {
     if (codes === null) counts.clean = indices.length
     else {
       for (const c of codes) {
-        if (c === PARTITION_CLEAN) counts.clean++
-        else if (c === PARTITION_AMBIGUOUS) counts.ambiguous++
-        else if (c === PARTITION_NOISY) counts.noisy++
+        if (c === Partition.Clean) counts.clean++
+        else if (c === Partition.Ambiguous) counts.ambiguous++
+        else if (c === Partition.Noisy) counts.noisy++
         else throw new Error(`ERR_MAN_SHAPE: invalid partition code ${c}`)
       }
     }
     const lossClean = 0.5 + (mix(h, 1) % 1000) / 1000
     const lossAmbiguous = counts.ambiguous > 0 ? (mix(h, 2) % 1000) / 1000 : 0
     const lossNoisy = counts.noisy > 0 ? (mix(h, 3) % 1000) / 10000 : 0
-    const loss = codes === null ? lossClean : lossClean + (omega ?? 0) * lossAmbiguous + (gamma ?? 0) * lossNoisy
+    const loss = weights === null ? lossClean : lossClean + weights.omega * lossAmbiguous + weights.gamma * lossNoisy
     // Nominal times (¼ ms of data and 1 ms of compute per sample), so sums can be checked.
     const dataMs = 0.25 * indices.length
     const computeMs = indices.length
     return { loss, lossClean, lossAmbiguous, lossNoisy, ...counts, correct1, correct2, dataMs, computeMs }
   }
 
-  async warmupStep(
-    dataset: BindingDataset,
-    indices: Uint32Array,
-    labels: Int32Array,
-    epoch: number,
-    nextIndices?: Uint32Array | null,
-  ): Promise<BindingStepResult> {
-    return this.step('warmup', dataset, indices, labels, null, epoch, null, null, null, nextIndices, null)
+  async warmupStep(dataset: BindingDataset, batch: BindingBatch, next?: BindingNextBatch | null): Promise<BindingStepResult> {
+    return this.step('warmup', dataset, batch, null, next)
   }
 
   async coDivisionStep(
     dataset: BindingDataset,
-    indices: Uint32Array,
-    labels: Int32Array,
-    codes: Uint8Array,
-    epoch: number,
-    lambda: number,
-    omega: number,
-    gamma: number,
-    nextIndices?: Uint32Array | null,
-    nextCodes?: Uint8Array | null,
-    detachWeak?: boolean,
-    joint?: boolean,
+    batch: BindingBatch,
+    weights: BindingLossWeights,
+    next?: BindingNextBatch | null,
   ): Promise<BindingStepResult> {
-    const flags = [detachWeak ?? false, joint ?? false] as const
-    return this.step('co-division', dataset, indices, labels, codes, epoch, lambda, omega, gamma, nextIndices, nextCodes, ...flags)
+    if (batch.codes == null) throw new Error('ERR_MAN_SHAPE: codes: a co-division step needs one partition code per sample')
+    return this.step('co-division', dataset, batch, weights, next)
   }
 
   async predict(
@@ -330,18 +350,8 @@ export class FakeTrainer implements BindingTrainer {
 
   async save(path: string, metadata: string): Promise<void> {
     this.fake.calls.push({ method: 'save', trainer: this.id, detail: { path, metadata } })
-    const header = JSON.stringify({ __metadata__: { metadata, fake_state: JSON.stringify(this.state) } })
-    const padded = header + ' '.repeat((8 - (header.length % 8)) % 8)
-    const body = Buffer.alloc(8 + Buffer.byteLength(padded))
-    body.writeBigUInt64LE(BigInt(Buffer.byteLength(padded)), 0)
-    body.write(padded, 8)
-    const tmp = `${path}.fake-tmp`
-    try {
-      await fs.writeFile(tmp, body)
-      await fs.rename(tmp, path)
-    } catch (err) {
-      throw new Error(`ERR_MAN_IO: ${path}: ${(err as Error).message}`)
-    }
+    const body = encodeSafetensors({}, { [CHECKPOINT_METADATA_KEY]: metadata, fake_state: JSON.stringify(this.state) })
+    await writeFileAtomic(path, body)
   }
 
   async load(path: string): Promise<string> {
@@ -352,10 +362,9 @@ export class FakeTrainer implements BindingTrainer {
     } catch (err) {
       throw new Error(`ERR_MAN_IO: ${path}: ${(err as Error).message}`)
     }
-    const len = Number(body.readBigUInt64LE(0))
-    const meta = JSON.parse(body.subarray(8, 8 + len).toString('utf8')).__metadata__ as Record<string, string>
-    this.state = JSON.parse(meta.fake_state!) as FakeState
-    return meta.metadata!
+    const { metadata } = decodeSafetensors(body, path)
+    this.state = JSON.parse(metadata.fake_state!) as FakeState
+    return metadata[CHECKPOINT_METADATA_KEY]!
   }
 }
 
@@ -404,7 +413,7 @@ export class FakeBinding implements Binding {
 
   readonly Dataset = {
     fromPaths: (paths: string[], options: BindingDatasetOptions): BindingDataset => this.addDataset(paths, options),
-    fromBuffers: (buffers: Buffer[], names: string[], options: BindingDatasetOptions): BindingDataset => {
+    fromBuffers: (buffers: Uint8Array[], names: string[], options: BindingDatasetOptions): BindingDataset => {
       if (buffers.length !== names.length) throw new Error(`ERR_MAN_SHAPE: ${buffers.length} buffers, ${names.length} names`)
       return this.addDataset(names, options)
     },
@@ -420,46 +429,13 @@ export class FakeBinding implements Binding {
     },
   }
 
-  async lossCrossEntropy(logits: Float64Array, rows: number, cols: number, labels: Int32Array): Promise<number> {
-    let sum = 0
-    for (let r = 0; r < rows; r++) sum -= logSoftmax(logits, r, cols)[labels[r]!]!
-    return sum / rows
-  }
-
-  async lossKl(pred: Float64Array, target: Float64Array, rows: number, cols: number): Promise<number> {
-    let sum = 0
-    for (let r = 0; r < rows; r++) {
-      const lp = logSoftmax(pred, r, cols)
-      const lt = logSoftmax(target, r, cols)
-      for (let c = 0; c < cols; c++) sum += Math.exp(lt[c]!) * (lt[c]! - lp[c]!)
-    }
-    return sum / rows
-  }
-
-  async lossMutual(logits1: Float64Array, logits2: Float64Array, rows: number, cols: number, labels: Int32Array, lambda: number): Promise<number> {
-    const ce = 0.5 * ((await this.lossCrossEntropy(logits1, rows, cols, labels)) + (await this.lossCrossEntropy(logits2, rows, cols, labels)))
-    const kl = 0.5 * ((await this.lossKl(logits1, logits2, rows, cols)) + (await this.lossKl(logits2, logits1, rows, cols)))
-    return (1 - lambda) * ce + lambda * kl
-  }
-
-  async lossConsistency(weak: Float64Array, strong: Float64Array, rows: number, cols: number): Promise<number> {
-    let sum = 0
-    for (let r = 0; r < rows; r++) {
-      const a = logSoftmax(weak, r, cols)
-      const b = logSoftmax(strong, r, cols)
-      for (let c = 0; c < cols; c++) sum += (Math.exp(a[c]!) - Math.exp(b[c]!)) ** 2
-    }
-    return sum / (rows * cols)
-  }
+  // The loss specs run on the real addon; orchestration never calls these.
+  lossCrossEntropy = noLosses
+  lossKl = noLosses
+  lossMutual = noLosses
+  lossConsistency = noLosses
 }
 
-function logSoftmax(x: Float64Array, row: number, cols: number): Float64Array {
-  const out = new Float64Array(cols)
-  let max = -Infinity
-  for (let c = 0; c < cols; c++) max = Math.max(max, x[row * cols + c]!)
-  let sum = 0
-  for (let c = 0; c < cols; c++) sum += Math.exp(x[row * cols + c]! - max)
-  const lse = max + Math.log(sum)
-  for (let c = 0; c < cols; c++) out[c] = x[row * cols + c]! - lse
-  return out
+function noLosses(): Promise<number> {
+  return Promise.reject(new Error('ERR_MAN_CONFIG: the fake binding computes no losses; use the real addon'))
 }

@@ -5,7 +5,7 @@ import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../ts/nat
 import { coDivide } from '../ts/train/co-division.ts'
 import { permutation, Rng } from '../ts/util/prng.ts'
 
-/** The definition of METHOD.md, written the obvious way. */
+/** The definition of docs/method.md, written the obvious way. */
 function naive(p1: number[], p2: number[], y: number[]) {
   const codes = y.map((label, i) => {
     const a = p1[i] === label

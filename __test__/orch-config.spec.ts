@@ -3,7 +3,7 @@ import test from 'ava'
 import { configOptions, configSchema, defineConfig, presets, resolveConfig } from '../ts/config/index.ts'
 import { ConfigError } from '../ts/errors.ts'
 
-test('defaults are the reference setting of METHOD.md', (t) => {
+test('defaults are the reference setting of docs/method.md', (t) => {
   const c = resolveConfig({})
   t.is(c.train.lr, 1e-3)
   t.is(c.train.beta1, 0.9)

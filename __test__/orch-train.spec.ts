@@ -12,6 +12,7 @@ import { checkpointPath, readPartition } from '../ts/train/run-dir.ts'
 import { resumeTrain, train } from '../ts/train/train.ts'
 import type { FakeCall } from './fake-binding.ts'
 import { FakeBinding } from './fake-binding.ts'
+import { resnet18StateDictNames } from './helpers/resnet18-names.ts'
 import { classOfName, makeIndex, readJsonLines, tempDir, tinyConfig, withoutTimings } from './helpers/orch.ts'
 
 // One binding is installed process-wide, so these specs run one at a time.
@@ -76,7 +77,7 @@ test.serial('a MAN run: warm-up steps, then co-division with λ, ω, γ; lr per 
       t.is(s.omega, 0.6)
       t.is(s.gamma, 1)
     }
-    // The partition is the METHOD.md rule over the co-division predictions (weak views of this epoch).
+    // The partition is the docs/method.md rule over the co-division predictions (weak views of this epoch).
     const call = predictCalls(fake, 'weak').find((c) => c.detail!.epoch === epoch)!
     t.truthy(call, `co-division prediction of epoch ${epoch}`)
     t.deepEqual(call.detail!.indices, Array.from({ length: 22 }, (_, i) => i))
@@ -98,8 +99,8 @@ test.serial('a MAN run: warm-up steps, then co-division with λ, ω, γ; lr per 
   // Nothing to score noise against without true labels.
   t.true(result.history.every((h) => h.noiseDetection === null))
 
-  // Test accuracy of f1, f2 and the ensemble, from the test-view predictions.
-  const testCalls = predictCalls(fake, 'test')
+  // Test accuracy of f1, f2 and the ensemble, from the test-view predictions of the test set (dataset 1).
+  const testCalls = predictCalls(fake, 'test').filter((c) => c.dataset === 1)
   t.is(testCalls.length, 4)
   result.history.forEach((h, i) => {
     const call = testCalls[i]!
@@ -332,8 +333,11 @@ test.serial('a validation split is carved from training, never trained on, and s
   const result = await train(tinyConfig(dir, { data: { validationSplit: 0.25 } }), { dataset: index })
   const trained = new Set(fake.steps.flatMap((s) => s.indices))
   t.is(trained.size, 15)
-  const valCalls = fake.calls.filter((c) => c.method === 'predict' && c.dataset === 0 && c.detail?.view === 'test')
-  t.is(valCalls.length, 4)
+  // Test views of the training dataset: the validation split each epoch, then the training set once at the end (train-final.json).
+  const trainViews = fake.calls.filter((c) => c.method === 'predict' && c.dataset === 0 && c.detail?.view === 'test')
+  t.is(trainViews.length, 5)
+  t.is((trainViews.at(-1)!.detail!.indices as number[]).length, 15)
+  const valCalls = trainViews.slice(0, -1)
   const valIndices = valCalls[0]!.detail!.indices as number[]
   t.is(valIndices.length, 5)
   t.true(valIndices.every((i) => !trained.has(i)))
@@ -404,21 +408,52 @@ test.serial('unreadable images fail the run up front, or are dropped with skipBa
   t.is((start.skipped as string[]).length, 2)
 })
 
-test.serial('pretrained weights are loaded and reported; a missing backbone fails', async (t) => {
-  const fake = install()
+test.serial('pretrained weights with a head of another size, or none, load; the run records what was loaded', async (t) => {
   const dir = await tempDir(t)
   const index = makeIndex({ train: 8, test: 3 })
-  const result = await train(tinyConfig(path.join(dir, 'a'), { model: { pretrained: 'weights.pth' }, train: { epochs: 1 } }), { dataset: index })
-  t.is(fake.calls.filter((c) => c.method === 'loadPretrained').length, 1)
-  t.is(result.pretrained?.path, path.resolve('weights.pth'))
-  t.is(result.pretrained?.loaded, 3)
-  t.deepEqual(result.pretrained?.skipped, ['fc.weight', 'fc.bias'])
+  const counters = resnet18StateDictNames().filter((n) => n.endsWith('.num_batches_tracked'))
+  const cases = [
+    { name: 'imagenet', file: { headClasses: 1000 }, loaded: 100, skipped: [...counters, 'fc.weight', 'fc.bias'], head: ['fc.bias', 'fc.weight'] },
+    { name: 'headless', file: { headClasses: null, counters: false }, loaded: 100, skipped: [], head: ['fc.bias', 'fc.weight'] },
+    { name: 'fitting', file: { headClasses: index.classNames.length }, loaded: 102, skipped: counters, head: [] },
+  ]
+  for (const c of cases) {
+    const fake = install({ weightsFile: c.file })
+    const out = path.join(dir, c.name)
+    const result = await train(tinyConfig(out, { model: { pretrained: 'weights.pth' }, train: { epochs: 1 } }), { dataset: index })
+    t.is(fake.calls.filter((call) => call.method === 'loadPretrained').length, 1)
+    const expected = { path: path.resolve('weights.pth'), loaded: c.loaded, skipped: c.skipped, headInitialised: c.head }
+    t.deepEqual(result.pretrained, expected, c.name)
+    const start = (await readJsonLines(path.join(out, 'metrics.jsonl')))[0]!
+    t.is(start.event, 'start')
+    t.deepEqual(start.pretrained, expected, `${c.name}: metrics.jsonl's start event`)
+    const run = JSON.parse(await fs.readFile(path.join(out, 'run.json'), 'utf8')) as { pretrained: unknown }
+    t.deepEqual(run.pretrained, expected, `${c.name}: run.json`)
+    t.deepEqual((await readCheckpointMeta(checkpointPath(out, 'last'))).pretrained, expected, `${c.name}: checkpoint`)
+  }
+})
 
-  install({ missingWeights: ['layer4.1.bn2.weight'] })
+test.serial('a weights file lacking a backbone tensor fails naming it, before the run directory is made', async (t) => {
+  const dir = await tempDir(t)
+  const index = makeIndex({ train: 8, test: 3 })
+  install({ weightsFile: { missing: ['layer1.0.conv1.weight'] } })
+  const out = path.join(dir, 'missing')
+  const err = await t.throwsAsync(train(tinyConfig(out, { model: { pretrained: 'weights.pth' }, train: { epochs: 1 } }), { dataset: index }), {
+    instanceOf: ManError,
+  })
+  t.is(err?.code, 'ERR_MAN_WEIGHTS')
+  t.regex(err!.message, /weights\.pth: .*layer1\.0\.conv1\.weight is missing from the file/)
+  await t.throwsAsync(fs.access(out), { code: 'ENOENT' })
+})
+
+test.serial('train() refuses a report that leaves a backbone variable at its initialisation', async (t) => {
+  const dir = await tempDir(t)
+  const index = makeIndex({ train: 8, test: 3 })
+  install({ weightsReport: { loaded: ['conv1.weight'], skipped: [], headInitialised: ['fc.bias', 'fc.weight', 'layer4.1.bn2.weight'] } })
   const err = await t.throwsAsync(
     train(tinyConfig(path.join(dir, 'b'), { model: { pretrained: 'weights.pth' }, train: { epochs: 1 } }), { dataset: index }),
     { instanceOf: ManError },
   )
   t.is(err?.code, 'ERR_MAN_WEIGHTS')
-  t.regex(err!.message, /layer4\.1\.bn2\.weight/)
+  t.regex(err!.message, /lacks 1 backbone tensor\(s\) \(layer4\.1\.bn2\.weight\)/)
 })

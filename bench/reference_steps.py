@@ -15,7 +15,7 @@ import time
 import torch
 from safetensors.torch import load_file
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "__test__", "parity"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "__test__", "native", "parity"))
 from man_reference import ResNet18, codivision_loss, warmup_loss  # noqa: E402
 
 

@@ -40,13 +40,13 @@ pack() {
   addon="$(ls "$root"/man-fer.*.node | head -n1)" || die "no addon built"
 
   rm -rf "$out"
-  mkdir -p "$out/bench" "$out/__test__/parity" "$out/node_modules"
+  mkdir -p "$out/bench" "$out/__test__/native/parity" "$out/node_modules"
   cp "$bin" "$out/gpu_check"
   strip "$out/gpu_check"
   cp "$addon" "$out/"
   cp "$root/scripts/gpu-check.sh" "$out/gpu-check.sh"
   cp "$root/bench/reference_steps.py" "$out/bench/"
-  cp "$root/__test__/parity/man_reference.py" "$out/__test__/parity/"
+  cp "$root/__test__/native/parity/man_reference.py" "$out/__test__/native/parity/"
   cp -r "$root/node_modules/zod" "$root/node_modules/jpeg-js" "$out/node_modules/"
   printf '{ "name": "man-fer-gpu-check", "private": true, "type": "module" }\n' > "$out/package.json"
   # The package and the benchmark as JavaScript: node runs them without tsx.

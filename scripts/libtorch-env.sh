@@ -1,6 +1,7 @@
 # Sourced by the other scripts: finds libtorch in the same order as the
 # runtime loader (ts/native/libtorch.ts) and exports LIBTORCH for torch-sys.
-#   MAN_LIBTORCH or LIBTORCH -> ./.venv's torch -> the torch of python3 on PATH
+#   MAN_LIBTORCH or LIBTORCH -> ./.venv's torch -> the venv `man-fer setup`
+#   made in man-fer's cache folder -> the torch of python3 on PATH
 MAN_TORCH_VERSION_REQUIRED="2.11.0"
 MAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -11,6 +12,18 @@ man_venv_torch() {
     # target directory then gives torch-sys the same LIBTORCH, so its C++
     # wrapper is not rebuilt on every switch between checkouts.
     [ -f "$d/lib/libtorch_cpu.so" ] && { (cd "$d" && pwd -P); return 0; }
+  done
+  return 1
+}
+
+man_setup_venv_torch() { # the venv of ts/cli/setup.ts, once complete (ts/native/cache-home.ts)
+  local home d
+  if [ -n "${MAN_FER_HOME:-}" ]; then home="$MAN_FER_HOME"
+  elif [ "$(uname)" = Darwin ]; then home="$HOME/Library/Caches/man-fer"
+  else home="${XDG_CACHE_HOME:-$HOME/.cache}/man-fer"; fi
+  [ -f "$home/venv-torch-$MAN_TORCH_VERSION_REQUIRED/.man-fer-setup-complete" ] || return 1
+  for d in "$home/venv-torch-$MAN_TORCH_VERSION_REQUIRED"/lib/python3*/site-packages/torch; do
+    [ -f "$d/lib/libtorch_cpu.so" ] || [ -f "$d/lib/libtorch_cpu.dylib" ] && { echo "$d"; return 0; }
   done
   return 1
 }
@@ -29,6 +42,7 @@ man_find_libtorch() {
     [ -n "$d" ] && { echo "$d"; return 0; }
   done
   man_venv_torch && return 0
+  man_setup_venv_torch && return 0
   d=$(python3 -c "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s else '')" 2>/dev/null)
   [ -n "$d" ] && [ -f "$d/lib/libtorch_cpu.so" ] && { echo "$d"; return 0; }
   return 1

@@ -1,13 +1,50 @@
-// The user's path, offline: pack both tarballs, install them into a new
-// temporary project (the platform package through the main package's
+// The user's path: pack both tarballs, install them into a new temporary
+// project (the platform package through the main package's
 // optionalDependencies, pinned to the local tarball), then import, require,
-// type-check and run the CLI there. Exits 1 on the first failed check.
+// type-check and run the CLI there; then `npx man-fer setup` installs torch
+// into a man-fer cache folder of its own (pip reuses its cache after the first
+// time) and a one-epoch training on a synthetic set runs on it, with no
+// MAN_LIBTORCH. Exits 1 on the first failed check. --no-setup skips the
+// setup and training (minutes, and ~5 GB of disk while it runs).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
+
+/** `npx man-fer setup` in the app, into a cache folder of its own, then one epoch on a synthetic set with that torch. */
+function setupAndTrain(app, baseEnv, pythonHasTorch) {
+  // The checkout's .venv must not be the python3 that setup finds.
+  const path = (baseEnv.PATH ?? '').split(':').filter((d) => !d.startsWith(join(root, '.venv'))).join(':')
+  const env = { ...baseEnv, PATH: path, MAN_FER_HOME: join(app, '..', 'man-fer-home') }
+  const run = (args, what) => {
+    const t0 = Date.now()
+    const r = spawnSync('npx', ['--no-install', 'man-fer', ...args], { cwd: app, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    if (r.status !== 0) fail(`${what} exited ${r.status}:\n${r.stdout}`)
+    return { out: r.stdout, seconds: (Date.now() - t0) / 1000 }
+  }
+  const check = spawnSync('npx', ['--no-install', 'man-fer', 'setup', '--check'], { cwd: app, env, encoding: 'utf8' })
+  process.stdout.write(`man-fer setup --check (exit ${check.status}): ${check.stdout}`)
+  // A python3 with torch 2.11.0 on PATH would be used as it is; --force still makes setup install its own.
+  step(`npx man-fer setup${pythonHasTorch ? ' --force' : ''} into ${env.MAN_FER_HOME} (PIP_CACHE_DIR=${env.PIP_CACHE_DIR ?? 'pip default'})`)
+  const setup = run(['setup', ...(pythonHasTorch ? ['--force'] : [])], 'man-fer setup')
+  process.stdout.write(`man-fer setup: ${setup.out.trim()} (${setup.seconds.toFixed(0)} s)\n`)
+  if (!/from man-fer setup: /.test(setup.out)) fail('man-fer setup did not install into its cache folder')
+  const du = spawnSync('du', ['-sh', env.MAN_FER_HOME], { encoding: 'utf8' }).stdout.split('\t')[0]
+  process.stdout.write(`man-fer setup: the venv takes ${du}\n`)
+
+  run(['synth', '--out', 'faces', '--train', '24', '--test', '12', '--size', '32'], 'man-fer synth')
+  const trained = run(
+    ['train', '--data', 'faces', '--epochs', '1', '--warmup', '1', '--batch-size', '8', '--image-size', '32', '--device', 'cpu', '--out', 'run', '--json'],
+    'man-fer train',
+  )
+  const result = JSON.parse(trained.out.trim().split('\n').pop())
+  if (result.type !== 'result' || result.epochsCompleted !== 1) fail(`the training did not complete one epoch: ${trained.out.slice(-500)}`)
+  const info = JSON.parse(run(['info', '--json'], 'man-fer info').out.trim().split('\n').pop())
+  if (info.libtorch?.source !== 'man-fer setup') fail(`man-fer info uses ${info.libtorch?.source}, not the setup venv`)
+  process.stdout.write(`one epoch on 24 synthetic faces with the setup's torch: ${trained.seconds.toFixed(0)} s, test accuracy ${result.lastTestAccuracy}\n`)
+}
 const keep = process.argv.includes('--keep')
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts })
 const step = (msg) => process.stderr.write(`pack:check: ${msg}\n`)
@@ -26,7 +63,7 @@ if (process.argv.includes('--no-build')) {
 
 const work = mkdtempSync(join(tmpdir(), 'man-fer-pack-check-'))
 try {
-  const packed = JSON.parse(sh('node', [join(root, 'scripts/pack.mjs'), join(work, 'tarballs')]))
+  const packed = JSON.parse(sh('node', ['--import=tsx', join(root, 'scripts/pack.mjs'), join(work, 'tarballs')], { cwd: root }))
   const kib = (p) => `${(packed.sizes[p] / 1024).toFixed(1)} KiB`
   process.stdout.write(`tarball ${packed.main.split('/').pop()}: ${kib(packed.main)}\n`)
   process.stdout.write(`tarball ${packed.platform.split('/').pop()}: ${kib(packed.platform)}\n`)
@@ -34,10 +71,12 @@ try {
   const listing = sh('tar', ['tzf', packed.main]).split('\n').filter(Boolean)
   const unwanted = listing.filter((f) => /\.(rs|node)$|Cargo\.(toml|lock)$|__test__|\/crates\/|\/ts\/|\.spec\./.test(f))
   if (unwanted.length) fail(`main tarball ships files users do not need: ${unwanted.join(', ')}`)
+  const reportAssets = ['charts.js', 'table.js', 'report.css'].map((f) => `package/dist/report/assets/${f}`).filter((f) => !listing.includes(f))
+  if (reportAssets.length) fail(`main tarball lacks the report page's files: ${reportAssets.join(', ')}`)
 
   const app = join(work, 'app')
   sh('mkdir', ['-p', app])
-  const platformName = `man-fer-${packed.triple}`
+  const platformName = packed.platformPackage
   writeFileSync(join(app, 'package.json'), JSON.stringify({
     name: 'man-fer-pack-check-app',
     private: true,
@@ -106,9 +145,12 @@ try {
   process.stdout.write(`without libtorch: exit ${noTorch.status}, stderr: ${noTorch.stderr}`)
   if (noTorch.status === 0) {
     step('skipped the missing-libtorch check: the python3 on PATH has torch 2.11.0')
-  } else if (!noTorch.stderr.includes('pip install torch==2.11.0') || /\n\s+at /.test(noTorch.stderr)) {
+  } else if (!noTorch.stderr.includes('Install it with: npx man-fer setup') || /\n\s+at /.test(noTorch.stderr)) {
     fail('the missing-libtorch error does not give the install command in one clear line')
   }
+
+  if (process.argv.includes('--no-setup')) step('skipped man-fer setup and the training on it (--no-setup)')
+  else setupAndTrain(app, noTorchEnv, noTorch.status === 0)
 
   step(`removing ${platformName} to check the error`)
   rmSync(join(app, 'node_modules', platformName), { recursive: true })

@@ -1,20 +1,20 @@
 // Packs the two tarballs a user installs: `man-fer` (JS, types, CLI) and the
 // platform package with the prebuilt addon. The main package's manifest gains
 // its optionalDependencies on the platform packages here, at the same version.
-// Usage: node scripts/pack.mjs <out-dir>   (prints the tarball paths as JSON)
+// Usage: node --import=tsx scripts/pack.mjs <out-dir>   (prints the tarball paths as JSON)
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+
+import { addonFile, hostPlatform, platformPackage, prebuiltPlatforms } from '../ts/native/platform.ts'
 
 const root = new URL('..', import.meta.url).pathname
 const outDir = resolve(process.argv[2] ?? join(root, '.cache', 'pack'))
 mkdirSync(outDir, { recursive: true })
 
 const main = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-const napiTriples = ['linux-x64-gnu', 'linux-arm64-gnu', 'darwin-arm64', 'win32-x64-msvc']
-const triple = process.platform === 'linux' ? `linux-${process.arch}-gnu`
-  : process.platform === 'win32' ? `win32-${process.arch}-msvc` : `${process.platform}-${process.arch}`
+const triple = hostPlatform()
 
 function npmPack(dir) {
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', outDir], { cwd: dir, encoding: 'utf8' })
@@ -26,7 +26,7 @@ function npmPack(dir) {
 const stage = mkdtempSync(join(tmpdir(), 'man-fer-pack-'))
 try {
   for (const f of main.files) cpSync(join(root, f), join(stage, f), { recursive: true })
-  const manifest = { ...main, optionalDependencies: Object.fromEntries(napiTriples.map((t) => [`man-fer-${t}`, main.version])) }
+  const manifest = { ...main, optionalDependencies: Object.fromEntries(prebuiltPlatforms(root).map((t) => [platformPackage(t), main.version])) }
   delete manifest.devDependencies
   delete manifest.scripts
   delete manifest.ava
@@ -34,12 +34,12 @@ try {
   const mainTgz = npmPack(stage)
 
   // The platform package, with the freshly built addon.
-  const addon = `man-fer.${triple}.node`
+  const addon = addonFile(triple)
   copyFileSync(join(root, addon), join(root, 'npm', triple, addon))
   const platformTgz = npmPack(join(root, 'npm', triple))
 
   const sizes = Object.fromEntries([mainTgz, platformTgz].map((p) => [p, statSync(p).size]))
-  process.stdout.write(JSON.stringify({ main: mainTgz, platform: platformTgz, triple, sizes }) + '\n')
+  process.stdout.write(JSON.stringify({ main: mainTgz, platform: platformTgz, triple, platformPackage: platformPackage(triple), sizes }) + '\n')
 } finally {
   rmSync(stage, { recursive: true, force: true })
 }

@@ -3,10 +3,11 @@
 import { copyFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 
+import { addonFile, hostPlatform } from '../ts/native/platform.ts'
+
 const root = new URL('..', import.meta.url).pathname
-const triple = process.platform === 'linux' ? `linux-${process.arch}-gnu`
-  : process.platform === 'win32' ? `win32-${process.arch}-msvc` : `${process.platform}-${process.arch}`
-const file = `man-fer.${triple}.node`
+const triple = hostPlatform()
+const file = addonFile(triple)
 const from = join(root, file)
 if (!existsSync(from)) {
   console.error(`stage: ${from} does not exist; run npm run build:native first`)

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npm run --silent build:native
+bash scripts/check-contract.sh
+npm run --silent typecheck
 npm run --silent build:ts
 npm run --silent test:rust
 npx ava

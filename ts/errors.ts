@@ -16,6 +16,13 @@ export type ManErrorCode =
   | 'ERR_MAN_LIBTORCH'
   | 'ERR_MAN_NO_BINARY'
   | 'ERR_MAN_RUN_DIR'
+  /** Training produced a non-finite loss or non-finite weights. */
+  | 'ERR_MAN_DIVERGED'
+  /** Another process holds the run directory's lock. */
+  | 'ERR_MAN_LOCKED'
+  /** A library function was called with an argument of the wrong type or value. */
+  | 'ERR_MAN_ARGUMENT'
+  | 'ERR_MAN_ONNX'
 
 export class ManError extends Error {
   readonly code: ManErrorCode

@@ -6,13 +6,19 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
-import type { DatasetIndex } from './data/types.ts'
+import { DATA_LIMITS } from './config/schema.ts'
+import { expectImageList } from './data/image-limits.ts'
+import type { DatasetIndex, DatasetSplit } from './data/types.ts'
 import { callNative, callNativeSync, ManError } from './errors.ts'
 import type { BindingDataset, BindingTrainer } from './native/binding.ts'
 import { getBinding } from './native/index.ts'
+import { loadOnnxModel } from './onnx/onnx-model.ts'
 import { readCheckpointMeta } from './train/checkpoint.ts'
 import { argmaxRows, score, type Scores } from './train/evaluation.ts'
+import { openSplit } from './train/open-split.ts'
 import { checkpointPath, exists } from './train/run-dir.ts'
+import { assertSafetensorsComplete } from './util/safetensors.ts'
+import { argumentError, describe } from './util/arguments.ts'
 
 export interface LoadModelOptions {
   /** Which checkpoint of a run directory: 'best' (default, falls back to 'last') or 'last'. */
@@ -23,6 +29,10 @@ export interface LoadModelOptions {
   threads?: number
   /** Images per forward pass; default 64. */
   batchSize?: number
+  /** Largest image file (or buffer) predict reads, in MiB; default 64. */
+  maxImageMB?: number
+  /** Largest image, width × height, checked from its header before decoding; default 40 megapixels. */
+  maxImagePixels?: number
 }
 
 export interface ImagePrediction {
@@ -46,6 +56,8 @@ export interface Model {
 
 const PREDICT_CACHE_BYTES = 64 * 1024 * 1024
 
+type ImageInput = string | Uint8Array
+
 class LoadedModel implements Model {
   constructor(
     readonly classNames: string[],
@@ -53,50 +65,59 @@ class LoadedModel implements Model {
     readonly checkpoint: string,
     private readonly trainer: BindingTrainer,
     private readonly batchSize: number,
+    private readonly limits: { maxImageBytes: number; maxImagePixels: number },
   ) {}
 
   get device(): string {
     return this.trainer.device
   }
 
-  private open(images: Array<string | Uint8Array>): BindingDataset {
-    const binding = getBinding()
-    const options = { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0 }
-    if (images.every((x) => typeof x === 'string')) {
-      return callNativeSync(() => binding.Dataset.fromPaths(images as string[], options))
-    }
-    if (images.every((x) => x instanceof Uint8Array)) {
-      const names = images.map((_, i) => `image #${i}`)
-      return callNativeSync(() => binding.Dataset.fromBuffers((images as Uint8Array[]).map(asBuffer), names, options))
-    }
-    throw new ManError('ERR_MAN_DATA', 'predict: pass either file paths or encoded images (Buffer/Uint8Array), not a mix of both')
+  private get datasetOptions() {
+    return { imageSize: this.imageSize, seed: 0, cacheBytes: PREDICT_CACHE_BYTES, threads: 0, ...this.limits }
   }
 
-  /** N×C ensemble probabilities. */
-  async probabilities(images: Array<string | Uint8Array>): Promise<Float32Array> {
+  /** Images of one kind; `at` gives each one's position in the caller's list, which names it in messages. */
+  private open(images: ImageInput[], at: number[]): BindingDataset {
+    const binding = getBinding()
+    if (typeof images[0] === 'string') return callNativeSync(() => binding.Dataset.fromPaths(images as string[], this.datasetOptions))
+    const names = at.map((i) => `image #${i}`)
+    return callNativeSync(() => binding.Dataset.fromBuffers((images as Uint8Array[]).map(asBuffer), names, this.datasetOptions))
+  }
+
+  /** N×C ensemble probabilities, in the order of `images` (paths and buffers may be mixed). */
+  async probabilities(images: ImageInput[]): Promise<Float32Array> {
     const k = this.classNames.length
-    if (images.length === 0) return new Float32Array(0)
-    const dataset = this.open(images)
-    const indices = Uint32Array.from({ length: images.length }, (_, i) => i)
+    const out = new Float32Array(images.length * k)
+    for (const isPath of [true, false]) {
+      const at = images.flatMap((x, i) => ((typeof x === 'string') === isPath ? [i] : []))
+      if (at.length === 0) continue
+      const dataset = this.open(at.map((i) => images[i]!), at)
+      await assertReadable(dataset)
+      const probs = await this.datasetProbabilities(dataset, at.length)
+      at.forEach((i, j) => out.set(probs.subarray(j * k, (j + 1) * k), i * k))
+    }
+    return out
+  }
+
+  /** N×C ensemble probabilities of a dataset split (its files, cropped where it says, or the images it carries). */
+  async splitProbabilities(split: DatasetSplit): Promise<Float32Array> {
+    if (split.paths.length === 0) return new Float32Array(0)
+    return this.datasetProbabilities(openSplit(getBinding(), split, this.datasetOptions), split.paths.length)
+  }
+
+  private async datasetProbabilities(dataset: BindingDataset, n: number): Promise<Float32Array> {
+    const k = this.classNames.length
+    const indices = Uint32Array.from({ length: n }, (_, i) => i)
     const prediction = await callNative(() => this.trainer.predict(dataset, indices, 'test', 0, this.batchSize, true))
-    if (prediction.probs === null || prediction.probs.length !== images.length * k) {
-      throw new ManError('ERR_MAN_SHAPE', `predict returned ${prediction.probs?.length ?? 0} probabilities for ${images.length} images × ${k} classes`)
+    if (prediction.probs === null || prediction.probs.length !== n * k) {
+      throw new ManError('ERR_MAN_SHAPE', `predict returned ${prediction.probs?.length ?? 0} probabilities for ${n} images × ${k} classes`)
     }
     return prediction.probs
   }
 
   async predict(images: Array<string | Uint8Array>): Promise<ImagePrediction[]> {
+    expectImageList('predict', images)
     const k = this.classNames.length
-    // Mixed inputs are split by kind and the answers put back in order.
-    if (!images.every((x) => typeof x === 'string') && !images.every((x) => x instanceof Uint8Array)) {
-      const out = new Array<ImagePrediction>(images.length)
-      for (const isPath of [true, false]) {
-        const at = images.flatMap((x, i) => ((typeof x === 'string') === isPath ? [i] : []))
-        const part = await this.predict(at.map((i) => images[i]!))
-        at.forEach((i, j) => (out[i] = part[j]!))
-      }
-      return out
-    }
     const probs = await this.probabilities(images)
     const best = argmaxRows(probs, images.length, k)
     return Array.from(best, (index, i) => ({
@@ -107,7 +128,18 @@ class LoadedModel implements Model {
   }
 }
 
-async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
+/** Decodes every image once, and names all that cannot be read before any is classified. */
+async function assertReadable(dataset: BindingDataset): Promise<void> {
+  const failures = await callNative(() => dataset.scan())
+  if (failures.length === 0) return
+  const shown = failures.slice(0, 10).map((f) => `  ${f.message.replace(/^ERR_MAN_[A-Z_]+: /, '')}`)
+  const more = failures.length > 10 ? [`  ... and ${failures.length - 10} more`] : []
+  const code = failures.every((f) => f.message.startsWith('ERR_MAN_IO')) ? 'ERR_MAN_IO' : 'ERR_MAN_DECODE'
+  throw new ManError(code, [`predict: ${failures.length} image(s) cannot be read:`, ...shown, ...more].join('\n'))
+}
+
+/** The checkpoint file of a run directory (or the file itself). */
+export async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<string> {
   let stat
   try {
     stat = await fs.stat(target)
@@ -116,15 +148,47 @@ async function findCheckpoint(target: string, which: 'best' | 'last'): Promise<s
   }
   if (!stat.isDirectory()) return target
   const order = which === 'best' ? (['best', 'last'] as const) : (['last'] as const)
+  const unusable: string[] = []
   for (const name of order) {
     const file = checkpointPath(target, name)
-    if (await exists(file)) return file
+    if (!(await exists(file))) continue
+    // A damaged best (cut short by a full disk or a bad copy) falls back to last.
+    const why = await assertSafetensorsComplete(file).then(() => null, (err: Error) => err.message)
+    if (why === null) return file
+    unusable.push(why)
   }
+  if (unusable.length > 0) throw new ManError('ERR_MAN_RUN_DIR', `${target} holds no intact checkpoint: ${unusable.join('; ')}`)
   throw new ManError('ERR_MAN_RUN_DIR', `${target} holds no checkpoint (${order.map((n) => `checkpoints/${n}.safetensors`).join(' or ')})`)
 }
 
-/** Loads the model of a run directory (its best checkpoint by default) or of one checkpoint file. */
+/**
+ * Loads the model of a run directory (its best checkpoint by default), of one
+ * checkpoint file, or of an `.onnx` file from `exportOnnx` (run by ONNX
+ * Runtime, without libtorch; needs the onnxruntime-node package).
+ */
+function checkLoadOptions(target: unknown, options: unknown): asserts options is LoadModelOptions {
+  if (typeof target !== 'string' || target === '') {
+    throw argumentError('loadModel', `the first argument must be a run directory or checkpoint path, got ${describe(target)}`)
+  }
+  if (typeof options !== 'object' || options === null) throw argumentError('loadModel', `options must be an object, got ${describe(options)}`)
+  const o = options as Record<string, unknown>
+  if (o.checkpoint !== undefined && o.checkpoint !== 'best' && o.checkpoint !== 'last') {
+    throw argumentError('loadModel', `options.checkpoint must be 'best' or 'last', got ${describe(o.checkpoint)}`)
+  }
+  for (const key of ['batchSize', 'maxImageMB', 'maxImagePixels'] as const) {
+    const v = o[key]
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) {
+      throw argumentError('loadModel', `options.${key} must be a positive integer, got ${describe(v)}`)
+    }
+  }
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && (o.threads as number) >= 0)) {
+    throw argumentError('loadModel', `options.threads must be a non-negative integer, got ${describe(o.threads)}`)
+  }
+}
+
 export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOptions = {}): Promise<Model> {
+  checkLoadOptions(runDirOrCheckpoint, options)
+  if (runDirOrCheckpoint.toLowerCase().endsWith('.onnx')) return loadOnnxModel(runDirOrCheckpoint, options)
   const file = path.resolve(await findCheckpoint(runDirOrCheckpoint, options.checkpoint ?? 'best'))
   const meta = await readCheckpointMeta(file)
   const binding = getBinding()
@@ -144,15 +208,26 @@ export async function loadModel(runDirOrCheckpoint: string, options: LoadModelOp
     }),
   )
   await callNative(() => trainer.load(file))
-  return new LoadedModel(meta.classNames, meta.imageSize, file, trainer, options.batchSize ?? 64)
+  const limits = {
+    maxImageBytes: (options.maxImageMB ?? DATA_LIMITS.maxImageMB) * 1024 * 1024,
+    maxImagePixels: options.maxImagePixels ?? DATA_LIMITS.maxImagePixels,
+  }
+  return new LoadedModel(meta.classNames, meta.imageSize, file, trainer, options.batchSize ?? 64, limits)
 }
 
 export type Evaluation = Scores
 
 /** Accuracy, mean class accuracy, confusion matrix and per-class scores of the model on labelled images. */
 export async function evaluate(model: Model, dataset: DatasetIndex | { paths: string[]; labels: Int32Array | number[] }): Promise<Evaluation> {
+  if (typeof model !== 'object' || model === null || typeof model.predict !== 'function') {
+    throw argumentError('evaluate', `model must be a Model (from loadModel), got ${describe(model)}`)
+  }
+  if (typeof dataset !== 'object' || dataset === null) {
+    throw argumentError('evaluate', `dataset must be a DatasetIndex or { paths, labels }, got ${describe(dataset)}`)
+  }
   let paths: string[]
   let labels: Int32Array
+  let split: DatasetSplit | null = null
   if ('test' in dataset) {
     const same =
       dataset.classNames.length === model.classNames.length && dataset.classNames.every((c, i) => c === model.classNames[i])
@@ -164,7 +239,11 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
     }
     paths = dataset.test.paths
     labels = dataset.test.labels
+    split = dataset.test
   } else {
+    if (!Array.isArray(dataset.paths) || !(Array.isArray(dataset.labels) || dataset.labels instanceof Int32Array)) {
+      throw argumentError('evaluate', 'dataset.paths must be an array of paths and dataset.labels an array of class indices')
+    }
     paths = dataset.paths
     labels = Int32Array.from(dataset.labels)
   }
@@ -174,8 +253,13 @@ export async function evaluate(model: Model, dataset: DatasetIndex | { paths: st
     if (!(labels[i]! >= 0 && labels[i]! < k)) throw new ManError('ERR_MAN_DATA', `${paths[i]}: label ${labels[i]} is outside 0..${k - 1}`)
   }
   let pred: Int32Array
-  if (model instanceof LoadedModel) pred = argmaxRows(await model.probabilities(paths), paths.length, k)
-  else pred = Int32Array.from(await model.predict(paths), (p) => p.index)
+  if (model instanceof LoadedModel) {
+    const probs = split === null ? await model.probabilities(paths) : await model.splitProbabilities(split)
+    pred = argmaxRows(probs, paths.length, k)
+  } else {
+    if (split?.crops) throw new ManError('ERR_MAN_DATA', 'evaluate: this model cannot crop images to face boxes; pass a model from loadModel')
+    pred = Int32Array.from(await model.predict(split?.images ?? paths), (p) => p.index)
+  }
   return score(pred, labels, model.classNames)
 }
 

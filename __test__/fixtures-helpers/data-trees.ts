@@ -1,8 +1,6 @@
 /** Small dataset trees in temp folders for the adapter specs. */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import type { ExecutionContext } from 'ava'
 import jpeg from 'jpeg-js'
 
 let cached: Buffer | undefined
@@ -13,12 +11,7 @@ export function tinyJpeg(): Buffer {
   return cached
 }
 
-/** A fresh temp folder, removed when the test ends. */
-export async function tempDir(t: ExecutionContext, prefix = 'man-fer-data-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
+export { tempDir } from '../helpers/temp-dir.ts'
 
 /** Writes files under root; `null` content means a tiny JPEG. */
 export async function writeTree(root: string, files: Record<string, string | Buffer | null>): Promise<void> {

@@ -1,7 +1,6 @@
 /** Runs the man-fer CLI as a child process (through tsx, so no build is needed) and captures its output. */
 import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -61,11 +60,7 @@ export function jsonLines(stdout: string): Array<Record<string, unknown>> {
     })
 }
 
-export async function tempDir(t: { teardown(fn: () => Promise<void>): void }, prefix = 'man-fer-cli-'): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix))
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
-  return dir
-}
+export { tempDir } from './temp-dir.ts'
 
 /** Relative path → bytes of every file under `dir`. */
 export async function readTree(dir: string): Promise<Map<string, Buffer>> {

@@ -1,7 +1,5 @@
 /** Shared fixtures of the orchestration specs: fake datasets, temp run dirs. */
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 
 import type { DatasetIndex } from '../../ts/data/types.ts'
 import type { EpochSummary } from '../../ts/train/types.ts'
@@ -44,11 +42,7 @@ export function makeIndex(options: IndexOptions): DatasetIndex {
   return index
 }
 
-export async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'man-fer-orch-'))
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
-  return dir
-}
+export { tempDir } from './temp-dir.ts'
 
 export async function readJsonLines(file: string): Promise<Array<Record<string, unknown>>> {
   const text = await fs.readFile(file, 'utf8')

@@ -19,6 +19,10 @@ fn header_version(dir: PathBuf) -> Option<String> {
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
+    // `napi build` collects the TypeScript declarations of the `napi` feature's
+    // types while this crate compiles, and forces a recompile through these.
+    println!("cargo:rerun-if-env-changed=NAPI_TYPE_DEF_TMP_FOLDER");
+    println!("cargo:rerun-if-env-changed=NAPI_FORCE_BUILD_MAN_CORE");
     let version = std::env::var("LIBTORCH")
         .ok()
         .map(PathBuf::from)

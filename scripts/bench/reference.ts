@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import { callNative } from '../../ts/errors.ts'
 import { PARTITION_NOISY } from '../../ts/native/binding.ts'
 import { note, round } from './measure.ts'
-import { writeSafetensors } from './safetensors.ts'
+import { encodeSafetensors } from '../../ts/util/safetensors.ts'
 import type { ReferenceBatch } from './steps.ts'
 
 export interface ReferenceResult {
@@ -52,10 +52,13 @@ export async function benchReference(ref: ReferenceBatch, o: ReferenceOptions): 
   const strong = await callNative(() => ref.dataset.views(noisy, 'strong', ref.epoch))
   const s = o.size
   const views = path.join(dir, 'views.safetensors')
-  await writeSafetensors(views, {
-    weak: { shape: [ref.indices.length, 3, s, s], data: weak },
-    strong: { shape: [noisy.length, 3, s, s], data: strong },
-  })
+  await writeFile(
+    views,
+    encodeSafetensors({
+      weak: { shape: [ref.indices.length, 3, s, s], data: weak },
+      strong: { shape: [noisy.length, 3, s, s], data: strong },
+    }),
+  )
   const request = path.join(dir, 'request.json')
   await writeFile(
     request,

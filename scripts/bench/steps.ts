@@ -106,14 +106,13 @@ export async function benchSteps(binding: Binding, o: StepOptions): Promise<{ re
     for (let k = 0; k <= o.steps; k++) {
       const { indices, labels } = batchAt(k)
       const next = prefetch ? batchAt(k + 1).indices : null
+      const batch = { epoch: kind === 'warmup' ? WARMUP_EPOCH : CODIV_EPOCH, indices, labels, codes }
       const t0 = performance.now()
       const cpu0 = cpuSeconds()
       const r =
         kind === 'warmup'
-          ? await callNative(() => trainer.warmupStep(ds, indices, labels, WARMUP_EPOCH, next))
-          : await callNative(() =>
-              trainer.coDivisionStep(ds, indices, labels, codes, CODIV_EPOCH, o.lambda, o.omega, o.gamma, next, next === null ? null : codes),
-            )
+          ? await callNative(() => trainer.warmupStep(ds, batch, next && { indices: next }))
+          : await callNative(() => trainer.coDivisionStep(ds, batch, { lambda: o.lambda, omega: o.omega, gamma: o.gamma, detachWeak: false, joint: false }, next && { indices: next, codes }))
       if (k === 0) continue
       wall.push(performance.now() - t0)
       cpuS += cpuSeconds() - cpu0

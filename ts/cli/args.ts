@@ -129,6 +129,26 @@ export function parseArgs(argv: string[], specs: FlagSpec[], options: ParseOptio
   return { values, positionals, help }
 }
 
+/**
+ * Whether `argv` asks for JSON output, read the way `parseArgs` reads
+ * `jsonFlag` (`--json`, `--json=1`, `--json=no`, the last one wins, nothing
+ * after `--`), before the command parses the rest. An invalid value counts as
+ * no, and the command's own parse reports it.
+ */
+export function wantsJson(argv: string[]): boolean {
+  let json = false
+  for (const arg of argv) {
+    if (arg === '--') break
+    if (arg !== '--json' && !arg.startsWith('--json=')) continue
+    try {
+      json = typeValue(jsonFlag, '--json', arg === '--json' ? 'true' : arg.slice('--json='.length)) === true
+    } catch {
+      json = false
+    }
+  }
+  return json
+}
+
 function suggest(name: string, byName: Map<string, FlagSpec>): string {
   const lower = name.toLowerCase()
   const close = [...byName.keys()].find((n) => n.toLowerCase() === lower || n.endsWith(`.${lower}`) || lower.endsWith(`.${n}`))

@@ -2,7 +2,7 @@
 import path from 'node:path'
 
 import { ManError } from '../errors.ts'
-import { exists, readJson, RUN_FILE } from '../train/run-dir.ts'
+import { CONFIG_FILE, exists, readJson, RUN_FILE } from '../train/run-dir.ts'
 import { loadDataset, type DatasetFormat } from '../data/index.ts'
 import { evaluate } from '../model.ts'
 import { jsonFlag, parseArgs, renderHelp, requireFlags, UsageError, valueOf, type FlagSpec } from './args.ts'
@@ -17,13 +17,13 @@ const specs: FlagSpec[] = [
     names: ['data'],
     type: 'string',
     placeholder: 'PATH',
-    description: "dataset root: RAF-DB directory, image folder, or CSV file; default: the dataset the run in --model trained on",
+    description: "dataset root: RAF-DB, FERPlus or AffectNet directory, image folder, or CSV file; default: the dataset the run in --model trained on",
   },
   {
     key: 'format',
     names: ['format'],
     type: 'enum',
-    values: ['auto', 'rafdb', 'folder', 'csv'],
+    values: ['auto', 'rafdb', 'folder', 'csv', 'ferplus', 'affectnet'],
     default: 'auto',
     description: 'dataset layout',
   },
@@ -47,6 +47,17 @@ async function trainedOn(model: string): Promise<string> {
   return info.dataset.root
 }
 
+/** AffectNet's class count and crop as the run in `model` trained with them (nothing for other runs). */
+async function affectnetProtocol(model: string): Promise<{ classes?: 7 | 8; crop?: boolean }> {
+  const file = path.join(model, CONFIG_FILE)
+  if (!(await exists(file))) return {}
+  const data = (await readJson<{ data?: { classes?: number; crop?: boolean } }>(file)).data
+  return {
+    ...(data?.classes === 7 || data?.classes === 8 ? { classes: data.classes } : {}),
+    ...(data?.crop === true ? { crop: true } : {}),
+  }
+}
+
 export async function evalCommand(argv: string[], out: Output): Promise<number> {
   const parsed = parseArgs(argv, specs)
   if (parsed.help) {
@@ -59,6 +70,7 @@ export async function evalCommand(argv: string[], out: Output): Promise<number> 
     path: valueOf<string>(parsed, 'data') ?? (await trainedOn(valueOf<string>(parsed, 'model')!)),
     format: valueOf<DatasetFormat>(parsed, 'format') ?? 'auto',
     skipBad: false,
+    ...(await affectnetProtocol(valueOf<string>(parsed, 'model')!)),
   })
   out.log(`man-fer: evaluating ${model.checkpoint} on ${index.test.paths.length} test images of ${index.root}`)
   const scores = await evaluate(model, index)

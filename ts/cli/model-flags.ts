@@ -9,7 +9,7 @@ export const modelFlags: FlagSpec[] = [
     names: ['model'],
     type: 'string',
     placeholder: 'DIR',
-    description: 'run directory (its best checkpoint, else its last) or a checkpoint file',
+    description: 'run directory (its best checkpoint, else its last), a checkpoint file, or an .onnx file from man-fer export (run by ONNX Runtime)',
     required: true,
   },
   {

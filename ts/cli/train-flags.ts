@@ -30,6 +30,8 @@ const ALIASES: Record<string, string> = {
 const PLACEHOLDERS: Record<string, string> = {
   'data.path': 'PATH',
   'model.pretrained': 'FILE',
+  'noise.file': 'FILE',
+  'data.classes': '7|8',
   out: 'DIR',
   'train.imageSize': 'PX',
   'runtime.device': 'auto|cpu|cuda|cuda:N',
@@ -37,12 +39,13 @@ const PLACEHOLDERS: Record<string, string> = {
 
 const GROUPS: Record<string, string> = {
   data: 'data',
-  noise: 'injected label noise',
+  noise: 'label noise (injected, or from a file)',
   method: 'method',
   model: 'model',
   train: 'training',
   man: 'MAN',
   runtime: 'runtime',
+  report: 'report',
   out: 'output',
 }
 

@@ -1,16 +1,16 @@
 /**
  * `man-fer train`: trains (or resumes) a run, shows its progress, and ends by
  * saying where the model and the report are and which training images look
- * mislabelled. Ctrl-C stops at the next batch boundary with checkpoints/last
- * written, and exits 130 with the command that resumes.
+ * mislabelled. Ctrl-C (or SIGTERM) stops at the next batch boundary with
+ * checkpoints/last written, and exits 130 (143) with the command that resumes.
  */
 import path from 'node:path'
 
-import type { ManConfig } from '../config/index.ts'
+import { resolveConfig, type ConfigInput, type ManConfig } from '../config/index.ts'
 import { ManError } from '../errors.ts'
 import { checkpointPath, CONFIG_FILE, defaultRunDir, METRICS_FILE, PARTITIONS_DIR, readEvents, readJson, readPartition } from '../train/run-dir.ts'
 import { resumeTrain, train } from '../train/train.ts'
-import type { TrainResult } from '../train/types.ts'
+import type { PretrainedReport, TrainResult } from '../train/types.ts'
 import { PARTITION_NOISY } from '../native/binding.ts'
 import { parseArgs, renderHelp } from './args.ts'
 import { duration, pct } from './format.ts'
@@ -19,6 +19,10 @@ import { TrainReporter } from './progress.ts'
 import { assertResumeAlone, configFromArgs, RESUME_KEY, trainFlagSpecs } from './train-flags.ts'
 
 export const EXIT_INTERRUPTED = 130
+/** 128 + SIGTERM, what `kill`, Docker and Kubernetes expect after they ask a process to stop. */
+export const EXIT_TERMINATED = 143
+/** Skipped entries named on stderr; all of them are in metrics.jsonl. */
+const SHOWN_SKIPPED = 5
 /** Suspicious samples listed by name at the end of a human-readable run. */
 const SHOWN_SUSPICIOUS = 10
 /** ... and in the JSON result. */
@@ -27,17 +31,22 @@ const JSON_SUSPICIOUS = 100
 const USAGE = 'man-fer train --data PATH [options]   |   man-fer train --resume DIR'
 const SUMMARY = `Trains two ResNet-18s with MAN (or the cross-entropy baseline) and writes a run directory:
 config.json, metrics.jsonl (one line per epoch), partitions/ (clean/ambiguous/noisy per epoch),
-checkpoints/best and checkpoints/last. Every option of the config schema has a flag; a config file
-(--config) and a preset go under the flags. Ctrl-C stops cleanly; --resume continues.`
+checkpoints/best and checkpoints/last, and when it ends report.html (see man-fer report --help).
+Every option of the config schema has a flag; a config file (--config) and a preset go under the
+flags. Ctrl-C stops cleanly; --resume continues.`
 
 export function trainHelp(): string {
   return renderHelp(USAGE, SUMMARY, trainFlagSpecs())
 }
 
+type StopSignal = 'SIGINT' | 'SIGTERM'
+
 export interface SignalSource {
-  on(signal: 'SIGINT', handler: () => void): unknown
-  off(signal: 'SIGINT', handler: () => void): unknown
+  on(signal: StopSignal, handler: () => void): unknown
+  off(signal: StopSignal, handler: () => void): unknown
 }
+
+const EXIT_CODE: Record<StopSignal, number> = { SIGINT: EXIT_INTERRUPTED, SIGTERM: EXIT_TERMINATED }
 
 export interface TrainCommandDeps {
   signals?: SignalSource
@@ -59,10 +68,10 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
   if (resume !== undefined) {
     assertResumeAlone(parsed)
     runDir = path.resolve(resume)
-    const saved = await readJson<ManConfig>(path.join(runDir, CONFIG_FILE)).catch((err: unknown) => {
+    const saved = await readJson<ConfigInput>(path.join(runDir, CONFIG_FILE)).catch((err: unknown) => {
       throw new ManError('ERR_MAN_RUN_DIR', `${runDir} is not a run directory: ${(err as Error).message}`, { cause: err })
     })
-    epochs = saved.train?.epochs ?? 0
+    epochs = resolveConfig(saved).train.epochs
   } else {
     config = await configFromArgs(parsed)
     if (config.data.path === undefined) {
@@ -79,18 +88,23 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
   const controller = new AbortController()
   const signals = deps.signals ?? process
   let interrupts = 0
-  const onSigint = () => {
+  // SIGTERM (kill, docker stop, Kubernetes) is handled as Ctrl-C is: checkpoint, then exit.
+  const onSignal = (signal: StopSignal) => {
     interrupts++
     if (interrupts === 1) {
-      out.log('man-fer: stopping at the next batch boundary to save the run (Ctrl-C again to quit without saving)')
-      controller.abort(new Interrupted())
+      const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'
+      out.log(`man-fer: ${signal}: stopping at the next batch boundary to save the run (${again} to quit without saving)`)
+      controller.abort(new Interrupted(signal))
     } else {
       out.clearStatus()
       out.log(`man-fer: quit without saving; the run can still resume from its last checkpoint: man-fer train --resume ${runDir}`)
-      ;(deps.exit ?? process.exit)(EXIT_INTERRUPTED)
+      ;(deps.exit ?? process.exit)(EXIT_CODE[signal])
     }
   }
+  const onSigint = () => onSignal('SIGINT')
+  const onSigterm = () => onSignal('SIGTERM')
   signals.on('SIGINT', onSigint)
+  signals.on('SIGTERM', onSigterm)
 
   out.log(`man-fer: ${resume !== undefined ? 'resuming' : 'training'} in ${runDir}`)
   if (out.json) out.event({ type: 'start', runDir, resume: resume !== undefined })
@@ -105,6 +119,10 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
       reporter.onBatch(info)
     },
     onEpoch: reporter.onEpoch,
+    onWarning: (message: string) => {
+      if (out.json) out.event({ type: 'warning', message })
+      out.log(`man-fer: warning: ${message}`)
+    },
   }
   const started = performance.now()
   let result: TrainResult
@@ -113,15 +131,19 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
   } catch (err) {
     reporter.finish()
     if (controller.signal.aborted && err === controller.signal.reason) {
+      const signal = (err as Interrupted).signal
       const resumeCommand = `man-fer train --resume ${runDir}`
-      if (out.json) out.event({ type: 'interrupted', runDir, checkpoint: checkpointPath(runDir, 'last'), resume: resumeCommand })
+      if (out.json) {
+        out.event({ type: 'interrupted', signal, runDir, checkpoint: checkpointPath(runDir, 'last'), resume: resumeCommand })
+      }
       out.log(`man-fer: interrupted; saved ${checkpointPath(runDir, 'last')}`)
       out.log(`man-fer: continue with: ${resumeCommand}`)
-      return EXIT_INTERRUPTED
+      return EXIT_CODE[signal]
     }
     throw err
   } finally {
     signals.off('SIGINT', onSigint)
+    signals.off('SIGTERM', onSigterm)
   }
   reporter.finish()
   await report(result, out, performance.now() - started)
@@ -129,18 +151,25 @@ export async function trainCommand(argv: string[], out: Output, deps: TrainComma
 }
 
 class Interrupted extends Error {
-  constructor() {
-    super('interrupted (SIGINT)')
+  constructor(readonly signal: StopSignal) {
+    super(`interrupted (${signal})`)
     this.name = 'Interrupted'
   }
 }
 
 /** The dataset and device line, read from the run's start event once training is under way. */
 async function announceStart(runDir: string, out: Output): Promise<void> {
-  if (out.json) return
-  const start = (await readEvents(runDir).catch(() => [])).find((e) => e.event === 'start')
+  const start = (await readEvents(runDir).catch(() => [])).findLast((e) => e.event === 'start')
   if (start === undefined) return
-  const noise = start.noise as { rate: number; flipped: number } | null
+  const skipped = Array.isArray(start.skipped) ? (start.skipped as string[]) : []
+  if (skipped.length > 0) {
+    if (out.json) out.event({ type: 'skipped', count: skipped.length, first: skipped.slice(0, SHOWN_SKIPPED) })
+    out.log(`man-fer: skipped ${skipped.length} bad entr${skipped.length === 1 ? 'y' : 'ies'} (data.skipBad)${skipped.length > SHOWN_SKIPPED ? `, first ${SHOWN_SKIPPED}` : ''}:`)
+    for (const line of skipped.slice(0, SHOWN_SKIPPED)) out.log(`man-fer:   ${line}`)
+    if (skipped.length > SHOWN_SKIPPED) out.log(`man-fer:   (all of them: the start line of ${path.join(runDir, METRICS_FILE)})`)
+  }
+  if (out.json) return
+  const noise = start.noise as { rate: number; flipped: number; file?: string | null } | null
   const parts = [
     `${start.train} training images`,
     ...(Number(start.validation) > 0 ? [`${start.validation} validation`] : []),
@@ -148,8 +177,20 @@ async function announceStart(runDir: string, out: Output): Promise<void> {
     `${(start.classNames as string[]).length} classes`,
     `device ${start.device}`,
   ]
-  if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
+  if (noise?.file) parts.push(`labels from ${noise.file} (${noise.flipped} differ from the clean ones, ${pct(noise.rate, 1)})`)
+  else if (noise !== null) parts.push(`injected noise ${pct(noise.rate, 0)} (${noise.flipped} labels flipped)`)
   out.log(`man-fer: ${parts.join(', ')}`)
+  for (const note of (start.dataNotes as string[] | undefined) ?? []) out.log(`man-fer: ${note}`)
+  const pretrained = start.pretrained as PretrainedReport | null | undefined
+  if (pretrained) out.log(`man-fer: ${describePretrained(pretrained)}`)
+}
+
+function describePretrained(p: PretrainedReport): string {
+  const head =
+    p.headInitialised.length > 0
+      ? `head ${p.headInitialised.join(', ')} initialised (the file has no head for this class count)`
+      : 'head loaded too'
+  return `pretrained ${p.path}: ${p.loaded} tensors loaded into both networks, ${head}`
 }
 
 interface Suspicious {
@@ -192,7 +233,9 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
       bestMeanClassAccuracy: result.history.find((h) => h.epoch === result.best?.epoch)?.test.meanClassAccuracy ?? null,
       noiseDetection: last?.noiseDetection ?? null,
       checkpoints: result.checkpoints,
+      pretrained: result.pretrained,
       metrics,
+      report: result.report,
       suspicious: suspicious === null ? null : { ...suspicious, names: suspicious.names.slice(0, JSON_SUSPICIOUS) },
       wallMs,
     })
@@ -213,7 +256,9 @@ async function report(result: TrainResult, out: Output, wallMs: number): Promise
     )
   }
   out.data(`model:  ${result.checkpoints.best ?? result.checkpoints.last}${result.checkpoints.best ? ` (best; last: ${result.checkpoints.last})` : ''}`)
-  out.data(`report: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
+  if (result.report !== null && 'file' in result.report) out.data(`report: ${result.report.file} (open it in a browser)`)
+  if (result.report !== null && 'error' in result.report) out.data(`report: not written: ${result.report.error} (retry: man-fer report ${result.runDir})`)
+  out.data(`metrics: ${metrics} (one line per epoch), config ${path.join(result.runDir, CONFIG_FILE)}`)
   if (suspicious !== null) {
     const shown = suspicious.names.slice(0, SHOWN_SUSPICIOUS)
     out.data(

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.ts'
 import { presets, type PresetName } from './presets.ts'
 import { configSchema, type ConfigInput, type ManConfig } from './schema.ts'
 
-export { configSchema, type ConfigInput, type ManConfig } from './schema.ts'
+export { configSchema, DATA_LIMITS, type ConfigInput, type ManConfig } from './schema.ts'
 export { presets, type PresetName } from './presets.ts'
 
 /** Identity with types: lets a config file get completion and checking. */
@@ -51,6 +51,12 @@ const crossChecks: CrossCheck[] = [
       c.train.warmupEnd === 'plateau' && c.train.warmupMin > c.train.warmup
         ? `must be at most train.warmup (${c.train.warmup}) when train.warmupEnd is 'plateau'`
         : undefined,
+  },
+  {
+    path: ['noise', 'file'],
+    reads: [['noise', 'file'], ['noise', 'rate']],
+    check: (c) =>
+      c.noise.file !== undefined && c.noise.rate > 0 ? 'replaces the labels itself: leave noise.rate at 0' : undefined,
   },
 ]
 

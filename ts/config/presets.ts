@@ -2,7 +2,7 @@
 import type { ConfigInput } from './schema.ts'
 
 export const presets = {
-  /** The published setting (METHOD.md); equal to the schema's defaults, spelled out. */
+  /** The published setting (docs/method.md); equal to the schema's defaults, spelled out. */
   paper: {
     train: { imageSize: 224, batchSize: 128, epochs: 100, warmup: 10, warmupEnd: 'fixed' },
     man: { coDivisionView: 'weak', consistencyGradient: 'both', subsetPasses: 'separate', lambdaRamp: 'run', noisyBound: 'none' },
@@ -11,7 +11,7 @@ export const presets = {
    * Small enough to finish in minutes on two CPU cores, from scratch. Without a
    * pretrained backbone the networks need a long warm-up before their
    * agreement means anything, and co-division judges the plain test view
-   * (METHOD.md's fix) because weak views with random erasing hide small faces'
+   * (docs/method.md's fix) because weak views with random erasing hide small faces'
    * expressions; on the demo set these two choices take the noisy subset's
    * precision from ~35% to ~70%.
    */

@@ -1,6 +1,6 @@
 /**
  * The one configuration schema. Its defaults are the reference setting of
- * METHOD.md; the CLI derives its flags (and their help) from it, so the two
+ * docs/method.md; the CLI derives its flags (and their help) from it, so the two
  * never disagree.
  */
 import { z } from 'zod'
@@ -9,10 +9,13 @@ const positiveInt = () => z.number().int().positive()
 const nonNegativeInt = () => z.number().int().nonnegative()
 const seed = () => nonNegativeInt().max(0xffffffff)
 
+/** Defaults of the data limits (applied where they are used, so a run's config hash stays as before them). */
+export const DATA_LIMITS = { maxImageMB: 64, maxImagePixels: 40_000_000, maxClasses: 1000, allowEmptyClasses: false } as const
+
 export const dataSchema = z
   .strictObject({
-    path: z.string().min(1).optional().describe('dataset root: RAF-DB directory, image folder, or CSV file'),
-    format: z.enum(['auto', 'rafdb', 'folder', 'csv']).default('auto').describe('dataset layout'),
+    path: z.string().min(1).optional().describe('dataset root: RAF-DB, FERPlus or AffectNet directory, image folder, or CSV file'),
+    format: z.enum(['auto', 'rafdb', 'folder', 'csv', 'ferplus', 'affectnet']).default('auto').describe('dataset layout'),
     skipBad: z.boolean().default(false).describe('drop unreadable or unlabelled entries (listed in the run) instead of failing'),
     validationSplit: z
       .number()
@@ -20,6 +23,26 @@ export const dataSchema = z
       .lt(1)
       .default(0)
       .describe('fraction of the training set held out, seeded, for model selection; 0 = none'),
+    classes: z
+      .number()
+      .int()
+      .min(7)
+      .max(8)
+      .optional()
+      .describe("AffectNet protocol: 8 classes, or 7 without Contempt (default 8)"),
+    // No defaults on the options added after the first release: a run's config hash (resume) stays what it was.
+    crop: z.boolean().optional().describe('AffectNet: cut each image to the face box of its manifest row, for the uncropped originals (default false)'),
+    maxImageMB: positiveInt().optional().describe(`largest image file read, in MiB; a bigger file is a bad entry (default ${DATA_LIMITS.maxImageMB})`),
+    maxImagePixels: positiveInt()
+      .optional()
+      .describe(`largest image, width × height, checked from its header before decoding (default ${DATA_LIMITS.maxImagePixels})`),
+    maxClasses: positiveInt()
+      .optional()
+      .describe(`most classes a dataset may declare: a label typo must not size the model (default ${DATA_LIMITS.maxClasses})`),
+    allowEmptyClasses: z
+      .boolean()
+      .optional()
+      .describe('train even when a class of a CSV or image-folder set has no training sample (default false: an error naming it)'),
   })
   .prefault({})
 
@@ -27,6 +50,11 @@ export const noiseSchema = z
   .strictObject({
     rate: z.number().min(0).lt(1).default(0).describe('fraction of training labels replaced by another class (symmetric noise)'),
     seed: seed().default(0).describe('seed of the noise injection'),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('training labels from FILE (RAF-DB format, e.g. EAC\'s noise01.txt), scored against the clean ones'),
   })
   .prefault({})
 
@@ -65,6 +93,10 @@ export const trainSchema = z
     eps: z.number().positive().default(1e-8).describe('Adam ε'),
     weightDecay: z.number().min(0).default(1e-4).describe('weight decay added to the gradient (torch.optim.Adam, not AdamW)'),
     seed: seed().default(0).describe('seed of weights, data order, augmentation and the validation split'),
+    sampler: z
+      .enum(['shuffle', 'balanced'])
+      .optional()
+      .describe("'shuffle' (default): each sample once an epoch; 'balanced': classes drawn equally often (with replacement)"),
   })
   .prefault({})
 
@@ -119,6 +151,13 @@ export const runtimeSchema = z
   })
   .prefault({})
 
+export const reportSchema = z
+  .strictObject({
+    html: z.boolean().default(true).describe('write report.html (curves, suspect list) into the run directory when training ends'),
+    top: nonNegativeInt().default(300).describe('suspects shown with a thumbnail in report.html'),
+  })
+  .prefault({})
+
 export const configSchema = z.strictObject({
   data: dataSchema,
   noise: noiseSchema,
@@ -130,6 +169,7 @@ export const configSchema = z.strictObject({
   train: trainSchema,
   man: manSchema,
   runtime: runtimeSchema,
+  report: reportSchema,
   out: z.string().min(1).optional().describe('run directory (created if missing)'),
 })
 

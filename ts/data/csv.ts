@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
+import { DATA_LIMITS } from '../config/schema.ts'
 import { dataError } from './problems.ts'
 import type { Scan } from './scan.ts'
 import type { Split } from './types.ts'
@@ -45,7 +46,7 @@ interface Row {
 
 const INTEGER = /^-?\d+$/
 
-export async function scanCsv(csvPath: string): Promise<Scan> {
+export async function scanCsv(csvPath: string, maxClasses: number = DATA_LIMITS.maxClasses): Promise<Scan> {
   let text: string
   try {
     text = await readFile(csvPath, 'utf8')
@@ -98,6 +99,14 @@ export async function scanCsv(csvPath: string): Promise<Scan> {
 
   const integers = rows.filter((r) => INTEGER.test(r.label)).length
   const byIndex = integers * 2 > rows.length || (integers > 0 && integers * 2 === rows.length)
+  if (byIndex) {
+    // One typo like 1000000 would otherwise declare a million classes.
+    const typos = rows.filter((r) => INTEGER.test(r.label) && Number(r.label) >= maxClasses)
+    for (const r of typos) {
+      problem(r.line, `label ${r.label} is over the limit of ${maxClasses} classes (data.maxClasses): a typo?`)
+    }
+    if (typos.length > 0) rows.splice(0, rows.length, ...rows.filter((r) => !typos.includes(r)))
+  }
   const trainLabels = rows.filter((r) => r.split === 'train' && INTEGER.test(r.label) === byIndex).map((r) => r.label)
   if (byIndex) {
     const max = trainLabels.reduce((m, l) => Math.max(m, Number(l)), -1)

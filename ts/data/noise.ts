@@ -3,6 +3,7 @@
  * co-division's noisy subset against the known flips.
  */
 import { ManError } from '../errors.ts'
+import { argumentError, describe, expectInt32Array } from '../util/arguments.ts'
 import { mixSeed, Rng } from '../util/prng.ts'
 
 export interface InjectedNoise {
@@ -18,6 +19,7 @@ function configError(message: string): ManError {
 
 /** Changes round(rate·N) seeded-random labels, each to a uniformly drawn different class. */
 export function injectNoise(labels: Int32Array, numClasses: number, rate: number, seed: number): InjectedNoise {
+  expectInt32Array('injectNoise', 'labels', labels)
   if (!Number.isInteger(numClasses) || numClasses < 2) {
     throw configError(`injectNoise: numClasses must be an integer >= 2, got ${numClasses}`)
   }
@@ -56,6 +58,9 @@ export interface NoiseDetection {
 
 /** Scores partition codes (0 clean, 1 ambiguous, 2 noisy) against a 0/1 mask of flipped samples. */
 export function noiseDetection(codes: Uint8Array, flippedMask: Uint8Array): NoiseDetection {
+  for (const [name, value] of [['codes', codes], ['flippedMask', flippedMask]] as const) {
+    if (!(value instanceof Uint8Array)) throw argumentError('noiseDetection', `${name} must be a Uint8Array, got ${describe(value)}`)
+  }
   if (codes.length !== flippedMask.length) {
     throw configError(
       `noiseDetection: codes (${codes.length}) and flippedMask (${flippedMask.length}) differ in length`,
@@ -85,6 +90,10 @@ export function noiseDetection(codes: Uint8Array, flippedMask: Uint8Array): Nois
 
 /** The 0/1 mask of `flipped` indices over n samples (the shape noiseDetection takes). */
 export function flippedMask(flipped: ArrayLike<number>, n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0) throw argumentError('flippedMask', `n must be a non-negative integer, got ${describe(n)}`)
+  if (typeof flipped !== 'object' || flipped === null || typeof flipped.length !== 'number') {
+    throw argumentError('flippedMask', `flipped must be an array of indices, got ${describe(flipped)}`)
+  }
   const mask = new Uint8Array(n)
   for (let i = 0; i < flipped.length; i++) {
     const j = flipped[i]!

@@ -18,6 +18,14 @@ export interface Entry {
   /** Where the entry was listed. */
   file: string
   line?: number
+  /** The encoded image, when the listing carries the pixels (FERPlus). */
+  image?: Uint8Array
+  /** Face box to cut out after decoding: x, y, width, height. */
+  crop?: [number, number, number, number]
+  /** Annotators' votes (Scan.voteNames). */
+  votes?: Uint8Array
+  /** A training entry of the dataset's own validation split. */
+  validation?: boolean
 }
 
 export interface Scan {
@@ -27,17 +35,43 @@ export interface Scan {
   entries: Entry[]
   /** Problems found while reading the listing (their entries are already left out). */
   problems: Problem[]
-  /** False when the entries came from listing directories, so they exist. */
+  /** Whether to check that each entry is a regular file inside the root: false when the entries carry their pixels. */
   checkExistence: boolean
+  /** What each entry's `votes` count. */
+  voteNames?: string[]
+  /** Rows the dataset's own rules leave out (not problems), e.g. "12 with no majority vote". */
+  notes?: string[]
 }
 
 export interface ScanResult {
   train: DatasetSplit
   test: DatasetSplit
+  /** Per training image: 1 for the dataset's own validation split; absent when it has none. */
+  validationTrain?: Uint8Array
   /** Paths relative to the root, in the order of `train.paths` (computed on demand: most datasets never need them). */
   trainRelative: () => string[]
   /** Every problem, formatted; non-empty only with skipBad. */
   skipped: string[]
+}
+
+/** The split of `entries`, with the optional per-image arrays when the entries carry them. */
+function splitOf(entries: Entry[]): DatasetSplit {
+  const out: DatasetSplit = { paths: entries.map((e) => e.path), labels: Int32Array.from(entries, (e) => e.label) }
+  if (entries.length > 0 && entries.every((e) => e.image !== undefined)) out.images = entries.map((e) => e.image!)
+  if (entries.some((e) => e.crop !== undefined)) {
+    out.crops = new Uint32Array(entries.length * 4)
+    entries.forEach((e, i) => {
+      if (e.crop) out.crops!.set(e.crop, i * 4)
+    })
+  }
+  const width = entries.find((e) => e.votes)?.votes?.length
+  if (width !== undefined) {
+    out.votes = new Uint8Array(entries.length * width)
+    entries.forEach((e, i) => {
+      if (e.votes) out.votes!.set(e.votes, i * width)
+    })
+  }
+  return out
 }
 
 /** Both paths absolute and normalised (as join and resolve leave them), so a prefix test suffices. */
@@ -71,11 +105,15 @@ export async function finishScan(scan: Scan, skipBad: boolean): Promise<ScanResu
 
   let good = candidates
   if (scan.checkExistence) {
-    const missing = await checkFiles(candidates.map((e) => e.path))
+    const missing = await checkFiles(
+      candidates.map((e) => e.path),
+      scan.root,
+    )
     good = []
     candidates.forEach((e, i) => {
       const why = missing[i]
-      if (why) problems.push({ file: e.file, line: e.line, message: `${why}: ${e.path}` })
+      if (why?.startsWith('escapes')) problems.push({ file: e.file, line: e.line, message: `path ${e.shown} ${why}` })
+      else if (why) problems.push({ file: e.file, line: e.line, message: e.file === e.path ? why : `${why}: ${e.path}` })
       else good.push(e)
     })
   }
@@ -83,10 +121,7 @@ export async function finishScan(scan: Scan, skipBad: boolean): Promise<ScanResu
   const formatted = sortProblems(problems).map(formatProblem)
   if (formatted.length > 0 && !skipBad) throw new DatasetError(scan.root, formatted)
 
-  const split = (s: Split) => {
-    const es = good.filter((e) => e.split === s)
-    return { paths: es.map((e) => e.path), labels: Int32Array.from(es, (e) => e.label) }
-  }
+  const split = (s: Split) => splitOf(good.filter((e) => e.split === s))
   const train = split('train')
   const test = split('test')
   const empty = [train.paths.length === 0 ? 'train' : null, test.paths.length === 0 ? 'test' : null].filter(Boolean)
@@ -97,9 +132,13 @@ export async function finishScan(scan: Scan, skipBad: boolean): Promise<ScanResu
       ...formatted,
     ])
   }
+  const trainEntries = good.filter((e) => e.split === 'train')
   return {
-    train: { paths: train.paths, labels: train.labels },
-    test: { paths: test.paths, labels: test.labels },
+    train,
+    test,
+    ...(trainEntries.some((e) => e.validation)
+      ? { validationTrain: Uint8Array.from(trainEntries, (e) => (e.validation ? 1 : 0)) }
+      : {}),
     trainRelative: () => train.paths.map((p) => relative(scan.root, p)),
     skipped: formatted,
   }

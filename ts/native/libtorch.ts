@@ -1,22 +1,28 @@
 /**
  * Finding libtorch at run time, in the same order as scripts/libtorch-env.sh:
- * MAN_LIBTORCH or LIBTORCH → the project-local .venv → the torch of the
- * python3 on PATH. Pure logic over an injectable file system view, so the
- * error paths are testable without a real libtorch.
+ * MAN_LIBTORCH or LIBTORCH → the project-local .venv → the venv `man-fer
+ * setup` made in man-fer's cache folder → the torch of the python3 on PATH.
+ * Pure logic over an injectable file system view, so the error paths are
+ * testable without a real libtorch.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { LibtorchError } from '../errors.ts'
+import { setupVenv, SETUP_MARKER, sitePackagesDirs } from './cache-home.ts'
+import { REQUIRED_TORCH_VERSION } from './torch-version.ts'
 
-export const REQUIRED_TORCH_VERSION = '2.11.0'
+export { REQUIRED_TORCH_VERSION } from './torch-version.ts'
+export const SETUP_COMMAND = 'npx man-fer setup'
 export const INSTALL_COMMAND = `python3 -m pip install torch==${REQUIRED_TORCH_VERSION}`
+/** The `source` of a libtorch found in the venv `man-fer setup` made. */
+export const SETUP_SOURCE = 'man-fer setup'
 
 export interface LibtorchLocation {
   /** A torch package directory or an unpacked libtorch archive. */
   dir: string
-  /** Where it was found: 'MAN_LIBTORCH', 'LIBTORCH', '.venv' or 'python3'. */
+  /** Where it was found: 'MAN_LIBTORCH', 'LIBTORCH', '.venv', 'man-fer setup' or 'python3'. */
   source: string
   /** e.g. "2.11.0+cu130" */
   version: string
@@ -31,6 +37,8 @@ export interface LibtorchProbe {
   platform: NodeJS.Platform
   /** Directories that may hold a project-local .venv (the package root, the cwd). */
   venvRoots: string[]
+  /** The venv `man-fer setup` installs into (used once it holds the setup marker). */
+  setupVenv?: string
   exists(path: string): boolean
   readText(path: string): string | undefined
   listDir(path: string): string[]
@@ -42,6 +50,7 @@ export const realProbe = (venvRoots: string[]): LibtorchProbe => ({
   env: process.env,
   platform: process.platform,
   venvRoots,
+  setupVenv: setupVenv(),
   exists: existsSync,
   readText: (p) => {
     try {
@@ -91,16 +100,19 @@ function candidates(probe: LibtorchProbe): Array<{ dir: string; source: string; 
     const dir = probe.env[name]
     if (dir) out.push({ dir, source: name, explicit: true })
   }
-  for (const root of probe.venvRoots) {
-    const lib = join(root, '.venv', 'lib')
-    for (const py of probe.listDir(lib).filter((d) => d.startsWith('python3')).sort()) {
-      out.push({ dir: join(lib, py, 'site-packages', 'torch'), source: '.venv', explicit: false })
+  const venvs = probe.venvRoots.map((root) => ({ venv: join(root, '.venv'), source: '.venv' }))
+  if (probe.setupVenv !== undefined && probe.exists(join(probe.setupVenv, SETUP_MARKER))) {
+    venvs.push({ venv: probe.setupVenv, source: SETUP_SOURCE })
+  }
+  for (const { venv, source } of venvs) {
+    for (const site of sitePackagesDirs(venv, probe.platform, probe.listDir)) {
+      out.push({ dir: join(site, 'torch'), source, explicit: false })
     }
   }
   return out
 }
 
-function inspect(dir: string, source: string, probe: LibtorchProbe): LibtorchLocation | string {
+export function inspect(dir: string, source: string, probe: LibtorchProbe): LibtorchLocation | string {
   const lib = join(dir, 'lib')
   const need = (base: string) => join(lib, libName(probe.platform, base))
   if (!probe.exists(need('torch_cpu'))) return `${source}=${dir} has no ${join('lib', libName(probe.platform, 'torch_cpu'))}`
@@ -116,6 +128,20 @@ function inspect(dir: string, source: string, probe: LibtorchProbe): LibtorchLoc
 
 /** Finds a usable libtorch or throws one LibtorchError saying what is needed and how to get it. */
 export function findLibtorch(probe: LibtorchProbe): LibtorchLocation {
+  const found = searchLibtorch(probe)
+  if ('dir' in found) return found
+  const seen = found.rejected.length ? ` Found instead: ${found.rejected.join('; ')}.` : ''
+  throw new LibtorchError(
+    `man-fer needs libtorch ${REQUIRED_TORCH_VERSION} (PyPI torch==${REQUIRED_TORCH_VERSION}) and could not find it.${seen} ` +
+      `Install it with: ${SETUP_COMMAND}   ` +
+      `(it installs torch==${REQUIRED_TORCH_VERSION} into man-fer's own cache folder; or ${INSTALL_COMMAND} into your Python, ` +
+      `or point MAN_LIBTORCH at a torch ${REQUIRED_TORCH_VERSION} or libtorch ${REQUIRED_TORCH_VERSION} directory; ` +
+      `in a source checkout, npm run setup installs it into .venv).`,
+  )
+}
+
+/** The libtorch findLibtorch would use, or every candidate it looked at and why each is unusable. */
+export function searchLibtorch(probe: LibtorchProbe): LibtorchLocation | { rejected: string[] } {
   const rejected: string[] = []
   for (const c of candidates(probe)) {
     if (!c.explicit && !probe.exists(c.dir)) continue
@@ -133,11 +159,5 @@ export function findLibtorch(probe: LibtorchProbe): LibtorchLocation {
       rejected.push(found)
     }
   }
-  const seen = rejected.length ? ` Found instead: ${rejected.join('; ')}.` : ''
-  throw new LibtorchError(
-    `man-fer needs libtorch ${REQUIRED_TORCH_VERSION} (PyPI torch==${REQUIRED_TORCH_VERSION}) and could not find it.${seen} ` +
-      `Install it with: ${INSTALL_COMMAND}   ` +
-      `(or point MAN_LIBTORCH at a torch ${REQUIRED_TORCH_VERSION} or libtorch ${REQUIRED_TORCH_VERSION} directory; ` +
-      `in a source checkout, npm run setup installs it into .venv).`,
-  )
+  return { rejected }
 }

@@ -7,26 +7,16 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { constants } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 
 import { LibtorchError, NoBinaryError } from '../errors.ts'
 import type { Binding } from './binding.ts'
 import { findLibtorch, realProbe, type LibtorchLocation, type LibtorchProbe } from './libtorch.ts'
+import { addonFile, hostPlatform, PACKAGE_ROOT, platformPackage, prebuiltPlatforms } from './platform.ts'
 
-/** The package root: two levels above this file, in ts/native and in dist/native alike. */
-export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-
-/** Platforms with a prebuilt binary package (see package.json napi.targets). */
-export const PREBUILT_PLATFORMS = ['linux-x64-gnu', 'linux-arm64-gnu', 'darwin-arm64', 'win32-x64-msvc']
+export { PACKAGE_ROOT } from './platform.ts'
 
 const RTLD_NODELETE = 0x1000 // glibc: keep libtorch mapped for the life of the process
-
-export function platformTriple(platform: string = process.platform, arch: string = process.arch): string {
-  if (platform === 'linux') return `linux-${arch}-gnu`
-  if (platform === 'win32') return `win32-${arch}-msvc`
-  return `${platform}-${arch}`
-}
 
 export interface LoaderSeams {
   probe: LibtorchProbe
@@ -46,7 +36,7 @@ function realSeams(): LoaderSeams {
     (process.platform === 'linux' ? RTLD_NODELETE : 0)
   return {
     probe: realProbe([PACKAGE_ROOT, process.cwd()]),
-    triple: platformTriple(),
+    triple: hostPlatform(),
     dlopen: (path) => process.dlopen({ exports: {} } as NodeJS.Module, path, flags),
     resolvePackage: (name) => {
       try {
@@ -77,17 +67,18 @@ export function preloadLibtorch(location: LibtorchLocation, dlopen: (path: strin
 
 /** Where the addon is: the platform package first, then a local build in the package root. */
 export function findAddon(seams: LoaderSeams): string {
-  const fromPackage = seams.resolvePackage(`man-fer-${seams.triple}`)
+  const name = platformPackage(seams.triple)
+  const fromPackage = seams.resolvePackage(name)
   if (fromPackage) return fromPackage
-  const local = join(PACKAGE_ROOT, `man-fer.${seams.triple}.node`)
+  const local = join(PACKAGE_ROOT, addonFile(seams.triple))
   if (seams.exists(local)) return local
-  const prebuilt = PREBUILT_PLATFORMS.includes(seams.triple)
+  const prebuilt = prebuiltPlatforms()
   throw new NoBinaryError(
-    prebuilt
-      ? `no prebuilt binary for ${seams.triple}: the package man-fer-${seams.triple} is not installed. ` +
+    prebuilt.includes(seams.triple)
+      ? `no prebuilt binary for ${seams.triple}: the package ${name} is not installed. ` +
           `Reinstall man-fer without --no-optional (npm i man-fer), or build from source: ` +
           `git clone the man-fer repository, then npm run build.`
-      : `no prebuilt binary for ${seams.triple}; prebuilt platforms are ${PREBUILT_PLATFORMS.join(', ')}. ` +
+      : `no prebuilt binary for ${seams.triple}; prebuilt platforms are ${prebuilt.join(', ')}. ` +
           `Build from source: git clone the man-fer repository, then npm run build.`,
   )
 }

@@ -1,7 +1,7 @@
 /**
  * JPEG encoding for the synthetic set, through jpeg-js. jpeg-js's `encode()`
- * rebuilds its lookup tables (65,535 small arrays) on every call, which costs
- * tens of milliseconds per image, far more than a 100×100 encode itself. Its
+ * rebuilds its lookup tables (65,535 small arrays) on every call, far more
+ * work than a 100×100 encode itself. Its
  * encoder object can encode many images, but the package does not export it,
  * so we compile the package's encoder source once and keep one encoder. If the
  * source ever stops defining `JPEGEncoder`, we fall back to plain `encode()`;

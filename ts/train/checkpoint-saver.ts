@@ -3,7 +3,7 @@
  * epoch, pretrained report, position), which position `last` holds, and the
  * clean stop when the caller's AbortSignal fires (timm's CheckpointSaver).
  */
-import { linkFileAtomic } from '../data/atomic-write.ts'
+import { copyFileAtomic } from '../data/atomic-write.ts'
 import { callNative, ManError } from '../errors.ts'
 import type { BindingTrainer } from '../native/binding.ts'
 import { CHECKPOINT_KIND, parseCheckpointMeta, type CheckpointMeta, type EpochProgress } from './checkpoint.ts'
@@ -52,17 +52,36 @@ export class CheckpointSaver {
     }
   }
 
-  /** Writes `last`, or `best` with `last` as a second name of the same file (one write, not two). */
+  /**
+   * Writes `last`, or `best` and then a copy of it as `last`: two files that
+   * share no storage, so damage to one leaves the other. Best is written
+   * first, so a crash between the two leaves `last` at the previous
+   * position, from which the run redoes the same steps.
+   */
   async save(which: CheckpointName, p: Position): Promise<void> {
-    await callNative(() => this.trainer.save(this.path(which), JSON.stringify(this.meta(p))))
-    if (which === 'best') await linkFileAtomic(this.path('best'), this.path('last'))
+    try {
+      await callNative(() => this.trainer.save(this.path(which), JSON.stringify(this.meta(p))))
+    } catch (err) {
+      // The addon refuses to write non-finite weights over a good checkpoint.
+      if (err instanceof ManError && err.code === 'ERR_MAN_DIVERGED') {
+        throw new ManError('ERR_MAN_DIVERGED', `training diverged before epoch ${p.epoch}, batch ${p.nextBatch + 1}: ${err.message}`, {
+          cause: err,
+        })
+      }
+      throw err
+    }
+    if (which === 'best') await copyFileAtomic(this.path('best'), this.path('last'))
     this.saved = { epoch: p.epoch, nextBatch: p.nextBatch }
   }
 
-  /** Loads checkpoints/last into the trainer and this saver; returns where training continues. */
-  async restore(): Promise<Position> {
-    const lastFile = this.path('last')
-    const restored = parseCheckpointMeta(await callNative(() => this.trainer.load(lastFile)), lastFile)
+  /** Makes `last` a whole copy of `from` again (after a resume from an older checkpoint). */
+  async repairLast(from: string): Promise<void> {
+    await copyFileAtomic(from, this.path('last'))
+  }
+
+  /** Loads a checkpoint (`last` by default) into the trainer and this saver; returns where training continues. */
+  async restore(file: string = this.path('last')): Promise<Position> {
+    const restored = parseCheckpointMeta(await callNative(() => this.trainer.load(file)), file)
     if (restored.trainSize !== this.identity.trainSize) {
       throw new ManError(
         'ERR_MAN_RUN_DIR',
@@ -86,6 +105,11 @@ export class CheckpointSaver {
     this.history = [...this.history, summary]
     if (best !== null) this.best = best
     await this.save(best !== null ? 'best' : 'last', next)
+  }
+
+  /** Where checkpoints/last stands, in words ("epoch 2, batch 1"), or null before the first save. */
+  get savedAt(): string | null {
+    return this.saved === null ? null : `epoch ${this.saved.epoch}, batch ${this.saved.nextBatch + 1}`
   }
 
   get aborted(): boolean {

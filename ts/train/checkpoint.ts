@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 
 import type { ManConfig } from '../config/schema.ts'
 import { ManError } from '../errors.ts'
-import { readSafetensorsMetadata } from './safetensors-meta.ts'
+import { readSafetensorsMetadata } from '../util/safetensors.ts'
 import type { BestEpoch, EpochSummary, PretrainedReport } from './types.ts'
 
 export const CHECKPOINT_KIND = 'man-fer-checkpoint'
@@ -48,7 +48,7 @@ export interface CheckpointMeta {
 }
 
 /** Settings that may change between a run and its resumption without changing its results. */
-const NOT_HASHED = new Set(['runtime', 'out'])
+const NOT_HASHED = new Set(['runtime', 'report', 'out'])
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical)
@@ -94,19 +94,17 @@ export function parseCheckpointMeta(json: string, file: string): CheckpointMeta 
 }
 
 /**
- * The man-fer metadata of a checkpoint file, read without the addon. The
- * addon stores the JSON string under a key of the safetensors metadata; any
- * key whose value is a man-fer checkpoint JSON is accepted.
+ * The safetensors metadata key the addon's `Trainer.save` stores the
+ * caller's metadata JSON under (KEY_METADATA in
+ * crates/man-core/src/train/checkpoint.rs).
  */
+export const CHECKPOINT_METADATA_KEY = 'metadata'
+
+/** The man-fer metadata of a checkpoint file, read without the addon. */
 export async function readCheckpointMeta(file: string): Promise<CheckpointMeta> {
-  const entries = await readSafetensorsMetadata(file)
-  for (const value of Object.values(entries)) {
-    if (typeof value !== 'string' || !value.includes(CHECKPOINT_KIND)) continue
-    try {
-      return parseCheckpointMeta(value, file)
-    } catch {
-      // Another key mentioning the kind; keep looking.
-    }
+  const value = (await readSafetensorsMetadata(file))[CHECKPOINT_METADATA_KEY]
+  if (value === undefined) {
+    throw new ManError('ERR_MAN_RUN_DIR', `${file}: not a man-fer checkpoint (no '${CHECKPOINT_METADATA_KEY}' metadata)`)
   }
-  throw new ManError('ERR_MAN_RUN_DIR', `${file}: not a man-fer checkpoint (no '${CHECKPOINT_KIND}' metadata)`)
+  return parseCheckpointMeta(value, file)
 }

@@ -1,9 +1,10 @@
 /**
- * Co-division (METHOD.md): the agreement of the two networks' predictions with
+ * Co-division (docs/method.md): the agreement of the two networks' predictions with
  * the given label splits the training set into clean, ambiguous and noisy
  * samples. One pass over typed arrays, no allocation per sample.
  */
 import { ManError } from '../errors.ts'
+import { argumentError, describe, expectInt32Array } from '../util/arguments.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../native/binding.ts'
 
 export interface CoDivision {
@@ -23,6 +24,12 @@ const CODE_BY_HITS = Uint8Array.of(PARTITION_NOISY, PARTITION_AMBIGUOUS, PARTITI
  * `out`, when given, receives the codes (and is returned as `codes`).
  */
 export function coDivide(pred1: Int32Array, pred2: Int32Array, labels: Int32Array, out?: Uint8Array): CoDivision {
+  expectInt32Array('coDivide', 'pred1', pred1)
+  expectInt32Array('coDivide', 'pred2', pred2)
+  expectInt32Array('coDivide', 'labels', labels)
+  if (out !== undefined && !(out instanceof Uint8Array)) {
+    throw argumentError('coDivide', `out must be a Uint8Array when given, got ${describe(out)}`)
+  }
   const n = labels.length
   if (pred1.length !== n || pred2.length !== n) {
     throw new ManError(

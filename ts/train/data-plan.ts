@@ -5,8 +5,9 @@
  */
 import path from 'node:path'
 
-import type { ManConfig } from '../config/schema.ts'
+import { DATA_LIMITS, type ManConfig } from '../config/schema.ts'
 import { injectNoise } from '../data/noise.ts'
+import { pickIndex } from '../data/subset.ts'
 import type { DatasetIndex, DatasetSplit } from '../data/types.ts'
 import { ManError } from '../errors.ts'
 import { mixSeed, permutation, STREAM_VALIDATION } from '../util/prng.ts'
@@ -26,8 +27,8 @@ export interface DataPlan {
   valLabels: Int32Array
   /** Per training member: 1 where the given label differs from the true one; null when truth is unknown. */
   flippedMask: Uint8Array | null
-  /** Injected noise, indices into the training images. */
-  noise: { rate: number; seed: number; flipped: Uint32Array } | null
+  /** Injected noise, or the labels of a noise file (`file`): indices into the training images. */
+  noise: { rate: number; seed: number; flipped: Uint32Array; file?: string } | null
   test: DatasetSplit
   /** Names of the training members, relative to the dataset root where possible. */
   trainNames: string[]
@@ -52,12 +53,57 @@ export function checkIndex(index: DatasetIndex): void {
   checkSplit(index.test, 'test', k)
   if (index.train.paths.length < 2) throw new ManError('ERR_MAN_DATA', `the training split of ${index.root} has fewer than 2 images`)
   if (index.test.paths.length === 0) throw new ManError('ERR_MAN_DATA', `the test split of ${index.root} is empty`)
+  if (index.validationTrain !== undefined && index.validationTrain.length !== index.train.labels.length) {
+    throw new ManError(
+      'ERR_MAN_DATA',
+      `validationTrain has ${index.validationTrain.length} entries for ${index.train.labels.length} training images`,
+    )
+  }
   if (index.trueTrainLabels !== undefined && index.trueTrainLabels.length !== index.train.labels.length) {
     throw new ManError(
       'ERR_MAN_DATA',
       `trueTrainLabels has ${index.trueTrainLabels.length} entries for ${index.train.labels.length} training images`,
     )
   }
+}
+
+/** What the class checks need from the configuration; unset fields take DATA_LIMITS. */
+export interface ClassLimits {
+  maxClasses?: number
+  allowEmptyClasses?: boolean
+}
+
+/** Formats whose classes are whatever labels the listing uses, so that a typo or a stray folder adds one. */
+const INFERRED_CLASSES = new Set<DatasetIndex['format']>(['csv', 'folder'])
+
+/**
+ * The class count must stay under `maxClasses`, and every class should have a
+ * training sample. Where the classes come from the listing itself (CSV,
+ * image folders) an empty one is a typo, 1-based labels or a stray folder,
+ * and an error naming it unless `allowEmptyClasses`; where a protocol fixes
+ * them (RAF-DB, FERPlus, AffectNet, a given index) the names of the empty
+ * ones are returned, for a warning.
+ */
+export function checkClasses(index: DatasetIndex, options: ClassLimits = {}): string[] {
+  const k = index.classNames.length
+  const maxClasses = options.maxClasses ?? DATA_LIMITS.maxClasses
+  if (k > maxClasses) {
+    throw new ManError('ERR_MAN_DATA', `the dataset at ${index.root} declares ${k} classes, over the limit of ${maxClasses} (data.maxClasses)`)
+  }
+  const counts = new Uint32Array(k)
+  for (const y of index.train.labels) counts[y]!++
+  const empty = index.classNames.flatMap((name, c) => (counts[c] === 0 ? [`${JSON.stringify(name)} (index ${c})`] : []))
+  if (empty.length === 0) return []
+  const shown = empty.length > 10 ? [...empty.slice(0, 10), `... ${empty.length - 10} more`] : empty
+  const what = `${empty.length} class(es) of the dataset at ${index.root} have no training sample: ${shown.join(', ')}`
+  if (!INFERRED_CLASSES.has(index.format)) return [`${what}; the model will never predict them`]
+  if (options.allowEmptyClasses ?? DATA_LIMITS.allowEmptyClasses) return []
+  const integerNames = index.classNames.every((name, c) => name === String(c))
+  const hint =
+    integerNames && counts[0] === 0
+      ? '; class indices start at 0: are the labels 1-based?'
+      : '; remove the class, add samples, or set data.allowEmptyClasses'
+  throw new ManError('ERR_MAN_DATA', `${what}${hint}`)
 }
 
 function gather(values: Int32Array, at: Uint32Array): Int32Array {
@@ -73,6 +119,7 @@ function displayName(root: string, file: string): string {
 
 export function planData(index: DatasetIndex, config: ManConfig): DataPlan {
   checkIndex(index)
+  checkClasses(index, config.data)
   const k = index.classNames.length
   const n = index.train.paths.length
 
@@ -84,12 +131,26 @@ export function planData(index: DatasetIndex, config: ManConfig): DataPlan {
     trueLabels = index.trueTrainLabels ?? index.train.labels
     givenLabels = injected.labels
     noise = { rate: config.noise.rate, seed: config.noise.seed, flipped: injected.flipped }
+  } else if (index.labelsFrom !== undefined && trueLabels !== undefined) {
+    const flipped = Uint32Array.from(givenLabels.keys()).filter((i) => givenLabels[i] !== trueLabels![i])
+    noise = { rate: flipped.length / n, seed: config.noise.seed, flipped, file: index.labelsFrom }
   }
 
   let trainMembers: Uint32Array
   let valMembers = new Uint32Array(0)
   const fraction = config.data.validationSplit
-  if (fraction > 0) {
+  if (index.validationTrain !== undefined) {
+    if (fraction > 0) {
+      throw new ManError(
+        'ERR_MAN_CONFIG',
+        `Invalid value for option data.validationSplit: the ${index.format} dataset has its own validation split; leave it at 0`,
+      )
+    }
+    const held = index.validationTrain
+    valMembers = Uint32Array.from(held.keys()).filter((i) => held[i] === 1)
+    trainMembers = Uint32Array.from(held.keys()).filter((i) => held[i] !== 1)
+    if (trainMembers.length < 2) throw new ManError('ERR_MAN_DATA', `the training split of ${index.root} has fewer than 2 images besides its validation split`)
+  } else if (fraction > 0) {
     const nVal = Math.max(1, Math.round(fraction * n))
     if (n - nVal < 2) {
       throw new ManError('ERR_MAN_CONFIG', `Invalid value for option data.validationSplit: leaves ${n - nVal} of ${n} images to train on`)
@@ -127,16 +188,5 @@ export function planData(index: DatasetIndex, config: ManConfig): DataPlan {
 /** The index without the images the addon could not decode (skipBad). */
 export function withoutFailures(index: DatasetIndex, badTrain: Set<number>, badTest: Set<number>): DatasetIndex {
   const keep = (n: number, bad: Set<number>) => Array.from({ length: n }, (_, i) => i).filter((i) => !bad.has(i))
-  const trainKeep = keep(index.train.paths.length, badTrain)
-  const testKeep = keep(index.test.paths.length, badTest)
-  const pick = (split: DatasetSplit, at: number[]): DatasetSplit => ({
-    paths: at.map((i) => split.paths[i]!),
-    labels: Int32Array.from(at, (i) => split.labels[i]!),
-  })
-  const out: DatasetIndex = { ...index, train: pick(index.train, trainKeep), test: pick(index.test, testKeep) }
-  if (index.trueTrainLabels !== undefined) {
-    const t = index.trueTrainLabels
-    out.trueTrainLabels = Int32Array.from(trainKeep, (i) => t[i]!)
-  }
-  return out
+  return pickIndex(index, keep(index.train.paths.length, badTrain), keep(index.test.paths.length, badTest))
 }

@@ -28,9 +28,8 @@ export function emptyProgress(): EpochProgress {
 /** Adds one step of `size` samples that took `trainMs` as awaited from TypeScript. */
 export function addStep(progress: EpochProgress, step: BindingStepResult, size: number, trainMs: number): void {
   progress.trainMs += trainMs
-  // An addon built before the split reports neither.
-  progress.dataMs += step.dataMs ?? 0
-  progress.computeMs += step.computeMs ?? 0
+  progress.dataMs += step.dataMs
+  progress.computeMs += step.computeMs
   progress.samples += size
   progress.lossSums.total += step.loss * size
   progress.lossSums.clean += step.lossClean * size

@@ -1,14 +1,15 @@
 /**
  * The run directory: config.json, run.json, metrics.jsonl, noise.json,
  * partitions/ and checkpoints/. Every JSON file is replaced atomically
- * (temp file, fsync, rename) so a crash never leaves half a file.
+ * (../data/atomic-write.ts) so a crash never leaves half a file.
  */
-import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 
 import type { ManConfig } from '../config/schema.ts'
+import { writeFileAtomic } from '../data/atomic-write.ts'
 import { ManError } from '../errors.ts'
+import type { PretrainedReport } from './types.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../native/binding.ts'
 
 export const CONFIG_FILE = 'config.json'
@@ -37,43 +38,13 @@ export interface RunInfo {
   imageSize: number
   method: ManConfig['method']
   dataset: { root: string; format: string; train: number; validation: number; test: number }
+  /** The backbone both networks started from; null when they started from their initialisation. */
+  pretrained: PretrainedReport | null
 }
 
 function runDirError(what: string, file: string, err: unknown): ManError {
   const why = err instanceof Error ? err.message : String(err)
   return new ManError('ERR_MAN_RUN_DIR', `${what} ${file}: ${why}`, { cause: err })
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  // Makes the rename durable; some platforms cannot open directories, which is harmless.
-  let handle: fs.FileHandle | undefined
-  try {
-    handle = await fs.open(dir, 'r')
-    await handle.sync()
-  } catch {
-    // Not supported here (e.g. Windows).
-  } finally {
-    await handle?.close()
-  }
-}
-
-/** Writes `data` to `file` through a temp file in the same directory, fsync and rename. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
-  try {
-    const handle = await fs.open(tmp, 'w')
-    try {
-      await handle.writeFile(data)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fs.rename(tmp, file)
-  } catch (err) {
-    await fs.rm(tmp, { force: true })
-    throw runDirError('cannot write', file, err)
-  }
-  await fsyncDir(path.dirname(file))
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
@@ -103,9 +74,12 @@ export async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Refuses a directory that already holds a run (checked before the slow dataset scan, and again on creation). */
+/**
+ * Refuses a directory that already holds a run: one with a checkpoint (a
+ * start that failed before its first checkpoint left no run, and is cleared).
+ */
 export async function assertNoRun(runDir: string): Promise<void> {
-  if (await exists(path.join(runDir, CONFIG_FILE))) {
+  if ((await exists(checkpointPath(runDir, 'last'))) || (await exists(checkpointPath(runDir, 'best')))) {
     throw new ManError(
       'ERR_MAN_RUN_DIR',
       `${runDir} already holds a run: resume it (options.resume) or choose another output directory`,
@@ -214,6 +188,12 @@ export async function writePartition(runDir: string, epoch: number, codes: Uint8
 
 /** Reads the co-division of one epoch back from a run directory. */
 export async function readPartition(runDir: string, epoch: number): Promise<Partition> {
+  if (typeof runDir !== 'string' || runDir === '') {
+    throw new ManError('ERR_MAN_ARGUMENT', `readPartition: runDir must be a run directory path, got ${runDir === '' ? 'an empty string' : typeof runDir}`)
+  }
+  if (!Number.isInteger(epoch) || epoch < 1) {
+    throw new ManError('ERR_MAN_ARGUMENT', `readPartition: epoch must be an integer ≥ 1, got ${String(epoch)}`)
+  }
   const file = partitionPath(runDir, epoch)
   const body = await readJson<PartitionFile>(file)
   const { names } = await readJson<{ names: string[] }>(path.join(runDir, PARTITIONS_DIR, NAMES_FILE))

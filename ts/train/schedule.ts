@@ -1,5 +1,5 @@
 /**
- * The two per-epoch schedules of METHOD.md. Epochs are 1-based everywhere.
+ * The two per-epoch schedules of docs/method.md. Epochs are 1-based everywhere.
  */
 
 export interface LambdaOptions {

@@ -6,7 +6,7 @@
  */
 import type { ManConfig } from '../config/index.ts'
 import { callNative, callNativeSync, ManError } from '../errors.ts'
-import type { BindingDataset, BindingPrediction, BindingStepResult, BindingTrainer } from '../native/binding.ts'
+import type { BindingDataset, BindingPrediction, BindingTrainer } from '../native/binding.ts'
 import type { EpochProgress } from './checkpoint.ts'
 import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
 import { boundNoisy, coDivide } from './co-division.ts'
@@ -163,6 +163,21 @@ async function epochPartition(
   return saved.counts
 }
 
+/**
+ * Stops a run whose loss is no longer a number: the weights just stepped are
+ * unusable, so nothing is saved and checkpoints/last keeps the last good state.
+ */
+async function diverged(ctx: EpochContext, settings: EpochSettings, batch: number, loss: number): Promise<never> {
+  const { saver } = ctx
+  await appendEvent(saver.runDir, { event: 'diverged', epoch: settings.epoch, batch, loss: String(loss), lr: settings.lr })
+  const kept = saver.savedAt === null ? '' : `; ${saver.path('last')} keeps the last good state (${saver.savedAt})`
+  throw new ManError(
+    'ERR_MAN_DIVERGED',
+    `training diverged: the loss is ${loss} at epoch ${settings.epoch}, batch ${batch} (lr ${Number(settings.lr.toPrecision(4))})${kept}; ` +
+      'lower train.lr, or check the data and the pretrained weights',
+  )
+}
+
 function batchOf(ordered: OrderedSamples, batchSize: number, b: number) {
   const start = b * batchSize
   const end = Math.min(ordered.indices.length, start + batchSize)
@@ -203,39 +218,35 @@ export async function trainOneEpoch(
   const partition = phase === 'co-division' ? await epochPartition(ctx, epoch, startBatch, progress, epochPlan.prediction) : null
 
   const nTrain = plan.trainMembers.length
-  const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch)
+  const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch, config.train.sampler === 'balanced' ? plan.trainLabels : undefined)
   // The epoch's samples in visiting order, gathered once: each batch is then
   // a view (no per-sample work between steps), and the next batch can be
   // announced to the addon, which builds its views while the step trains.
   const ordered = orderedSamples(order.order, plan.trainMembers, plan.trainLabels, phase === 'co-division' ? ctx.codes : null)
+  // λ is set exactly in co-division epochs, whose batches carry partition codes.
+  const weights =
+    settings.lambda === null
+      ? null
+      : {
+          lambda: settings.lambda,
+          omega: config.man.omega,
+          gamma: config.man.gamma,
+          detachWeak: config.man.consistencyGradient === 'strong',
+          joint: config.man.subsetPasses === 'joint',
+        }
   for (let b = startBatch; b < order.batches; b++) {
-    const { indices, labels, codes } = batchOf(ordered, order.batchSize, b)
+    const batch = { epoch, ...batchOf(ordered, order.batchSize, b) }
     const next = b + 1 < order.batches ? batchOf(ordered, order.batchSize, b + 1) : null
     const t0 = performance.now()
-    let step: BindingStepResult
-    if (codes !== null) {
-      step = await callNative(() =>
-        trainer.coDivisionStep(
-          ctx.dataset,
-          indices,
-          labels,
-          codes,
-          epoch,
-          settings.lambda!,
-          config.man.omega,
-          config.man.gamma,
-          next?.indices,
-          next?.codes,
-          config.man.consistencyGradient === 'strong',
-          config.man.subsetPasses === 'joint',
-        ),
-      )
-    } else {
-      step = await callNative(() => trainer.warmupStep(ctx.dataset, indices, labels, epoch, next?.indices))
-    }
-    addStep(progress, step, indices.length, performance.now() - t0)
+    const step = await callNative(() =>
+      weights !== null
+        ? trainer.coDivisionStep(ctx.dataset, batch, weights, next)
+        : trainer.warmupStep(ctx.dataset, batch, next),
+    )
+    if (!Number.isFinite(step.loss)) await diverged(ctx, settings, b + 1, step.loss)
+    addStep(progress, step, batch.indices.length, performance.now() - t0)
 
-    const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, indices.length, step))
+    const control = await ctx.onBatch?.(batchInfo(settings, b + 1, order.batches, batch.indices.length, step))
     if (isStop(control)) {
       await saver.save('last', here(b + 1))
       await appendEvent(saver.runDir, { event: 'stop', epoch, batch: b + 1, by: 'onBatch' })

@@ -8,11 +8,14 @@
 import path from 'node:path'
 
 import { resolveConfig, type ConfigInput } from '../config/index.ts'
+import { reportAfterTraining } from '../report/after-training.ts'
+import { storeFinalPredictions } from '../report/final-predictions.ts'
 import { noiseDetection } from '../data/noise.ts'
 import { callNativeSync } from '../errors.ts'
 import { getBinding } from '../native/index.ts'
 import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
 import { summariseEpoch } from './epoch-progress.ts'
+import { checkTrainOptions } from './check-options.ts'
 import { setUpRun, type Run } from './run-setup.ts'
 import { appendEvent, CONFIG_FILE, readJson } from './run-dir.ts'
 import { isStop, planEpoch, trainOneEpoch, type EpochContext } from './train-one-epoch.ts'
@@ -38,6 +41,7 @@ function trainResult(saver: CheckpointSaver, config: TrainResult['config'], stop
     meanLast5TestAccuracy: meanLast(history, 5),
     checkpoints: { last: saver.path('last'), best: best === null ? null : saver.path('best') },
     pretrained: saver.pretrained,
+    report: null,
   }
 }
 
@@ -81,9 +85,19 @@ async function runEpoch(run: Run, ctx: EpochContext, start: Position): Promise<E
 
 /** Trains two ResNet-18s with MAN (or the CE baseline) and returns the run's history. */
 export async function train(input: ConfigInput, options: TrainOptions = {}): Promise<TrainResult> {
+  checkTrainOptions(options)
   const config = resolveConfig(input)
   options.signal?.throwIfAborted()
   const run = await setUpRun(config, options)
+  try {
+    return await trainEpochs(run, config, options)
+  } finally {
+    await run.lock.release()
+  }
+}
+
+/** The epochs of a run that is set up, from where it stands. */
+async function trainEpochs(run: Run, config: TrainResult['config'], options: TrainOptions): Promise<TrainResult> {
   const { saver, position } = run
   const epochs = config.train.epochs
   const ctx: EpochContext = {
@@ -108,6 +122,15 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     if (epoch < epochs) await saver.stopIfAborted({ epoch: epoch + 1, nextBatch: 0, progress: null })
   }
 
+  await storeFinalPredictions({
+    runDir: run.runDir,
+    trainer: run.trainer,
+    trainSet: run.data.train,
+    index: run.data.index,
+    plan: run.plan,
+    config,
+    epoch: saver.history.at(-1)?.epoch ?? epochs,
+  })
   const done = trainResult(saver, config, false)
   await appendEvent(run.runDir, {
     event: 'end',
@@ -116,7 +139,7 @@ export async function train(input: ConfigInput, options: TrainOptions = {}): Pro
     lastTestAccuracy: done.lastTestAccuracy,
     meanLast5TestAccuracy: done.meanLast5TestAccuracy,
   })
-  return done
+  return { ...done, report: config.report.html ? await reportAfterTraining(run.runDir) : null }
 }
 
 /** Continues the run in `runDir` with the configuration it was started with. */

@@ -85,6 +85,13 @@ export type CallbackControl = void | undefined | 'stop' | { stop?: boolean }
 export interface TrainOptions {
   onEpoch?: (summary: EpochSummary) => CallbackControl | Promise<CallbackControl>
   onBatch?: (info: BatchInfo) => CallbackControl | Promise<CallbackControl>
+  /**
+   * Things the run did on its own that the user should know: a half-made
+   * directory cleared, temp files of interrupted writes removed, a resume
+   * from an older checkpoint because `last` was unusable. Also written to
+   * metrics.jsonl as 'warning' events.
+   */
+  onWarning?: (message: string) => void
   /** Stops at the next batch boundary, writes checkpoints/last, rejects with `signal.reason`. */
   signal?: AbortSignal
   /** A run directory to continue, at the exact epoch and batch where it stopped. */
@@ -103,11 +110,16 @@ export interface BestEpoch {
   validationAccuracy: number | null
 }
 
+/** What `model.pretrained` gave both networks. A missing or misshapen backbone tensor fails the run instead. */
 export interface PretrainedReport {
+  /** The weights file, absolute. */
   path: string
+  /** How many tensors of the file were copied into each network (100 for a torchvision ResNet-18 backbone). */
   loaded: number
+  /** Tensors of the file not used: a head of another shape, names the model lacks, BatchNorm counters. */
   skipped: string[]
-  missing: string[]
+  /** Head variables that kept their initialisation because the file has no head of this class count. */
+  headInitialised: string[]
 }
 
 export interface TrainResult {
@@ -124,4 +136,6 @@ export interface TrainResult {
   meanLast5TestAccuracy: number | null
   checkpoints: { last: string; best: string | null }
   pretrained: PretrainedReport | null
+  /** report.html written when training ended (config report.html), or why it could not be; null when not made. */
+  report: { file: string; bytes: number } | { error: string } | null
 }

@@ -82,3 +82,4 @@ export function permutation(n: number, seed: number): Uint32Array {
 /** Stream identifiers, so that two uses of one seed never share a stream. */
 export const STREAM_ORDER = 1
 export const STREAM_VALIDATION = 2
+export const STREAM_BALANCED = 3

@@ -16,7 +16,7 @@
 use std::time::Instant;
 
 use man_core::data::{Dataset, PipelineOptions, View};
-use man_core::train::{view_tensor, AdamConfig, LossWeights, NextBatch, StepStats, Trainer, TrainerOptions};
+use man_core::train::{view_tensor, AdamConfig, Batch, LossWeights, NextBatch, StepStats, Trainer, TrainerOptions};
 
 /// The pipeline's batch: the GPU training batch.
 const PIPELINE_BATCH: usize = 128;
@@ -294,22 +294,12 @@ fn run(a: Args) -> Result<serde_json::Value, String> {
             let (idx, next) = (batch_at(k), batch_at(k + 1));
             let t = Instant::now();
             let s = if codiv {
-                let ahead = NextBatch {
-                    indices: &next,
-                    codes: Some(&codes),
-                };
-                trainer.codivision_step_ahead(&ds, &idx, &labels, &codes, 11, w, Some(ahead))
+                let this = Batch { epoch: 11, indices: &idx, labels: &labels, codes: Some(&codes) };
+                let ahead = NextBatch { indices: &next, codes: Some(&codes) };
+                trainer.codivision_step(&ds, this, w, Some(ahead))
             } else {
-                trainer.warmup_step_ahead(
-                    &ds,
-                    &idx,
-                    &labels,
-                    1,
-                    Some(NextBatch {
-                        indices: &next,
-                        codes: None,
-                    }),
-                )
+                let this = Batch { epoch: 1, indices: &idx, labels: &labels, codes: None };
+                trainer.warmup_step(&ds, this, Some(NextBatch { indices: &next, codes: None }))
             }
             .map_err(|e| e.to_string())?;
             if !s.loss.is_finite() {

@@ -20,6 +20,9 @@ pub enum ManError {
     Shape(String),
     #[error("{0}")]
     Config(String),
+    /// Training produced NaN or infinite values.
+    #[error("{0}")]
+    Diverged(String),
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
     #[error("internal error (a bug in man-fer, please report it): {0}")]
@@ -35,6 +38,7 @@ impl ManError {
             ManError::Weights(_) => "ERR_MAN_WEIGHTS",
             ManError::Shape(_) => "ERR_MAN_SHAPE",
             ManError::Config(_) => "ERR_MAN_CONFIG",
+            ManError::Diverged(_) => "ERR_MAN_DIVERGED",
             ManError::Torch(_) => "ERR_MAN_TORCH",
             ManError::Panic(_) => "ERR_MAN_PANIC",
         }

@@ -3,6 +3,8 @@
 
 pub mod data;
 pub mod error;
+pub mod files;
+pub mod finite;
 pub mod model;
 pub mod runtime;
 pub mod smoke;

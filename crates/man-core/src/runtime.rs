@@ -45,9 +45,8 @@ pub fn set_threads(n: i32) {
 
 /// Sets the intra-op thread count on the calling thread, once per thread and
 /// count. libtorch's setting goes through OpenMP, whose thread count belongs
-/// to the thread that set it; on the worker threads the addon computes on,
-/// setting it explicitly made a 224-px warm-up step ~10% faster on 2 cores
-/// (2,310 → 2,090 ms; the same step on the thread that set the count: 2,020).
+/// to the thread that set it, so the worker threads the addon computes on
+/// set it too (docs/performance.md, "Worker threads", has the measurement).
 pub fn apply_threads_here() {
     let asked = THREADS.load(std::sync::atomic::Ordering::Relaxed);
     APPLIED.with(|applied| {
@@ -66,8 +65,8 @@ pub fn apply_threads_here() {
 /// caller's, rayon's and libtorch's OpenMP threads); glibc keeps each thread's
 /// freed blocks in per-thread arenas, so resident memory creeps up over the
 /// first epochs without anything leaking. `train()` calls this at the end of
-/// every epoch; it took 40–105 ms an epoch on 2 cores. Elsewhere than glibc it does
-/// nothing and returns false.
+/// every epoch (its cost is in docs/performance.md). Elsewhere than glibc it
+/// does nothing and returns false.
 pub fn release_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -1,5 +1,5 @@
 //! The three views: determinism, and that each augmentation does what
-//! METHOD.md says (flip, erasing, cutout, constant-colour test view).
+//! docs/method.md says (flip, erasing, cutout, constant-colour test view).
 
 mod data_support;
 

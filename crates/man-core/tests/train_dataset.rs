@@ -5,7 +5,7 @@ mod train_support;
 
 use man_core::data::{Dataset, PipelineOptions, View};
 use man_core::model::ResNet18;
-use man_core::train::LossWeights;
+use man_core::train::{Batch, LossWeights};
 use tch::{nn, Device, Tensor};
 use train_support::trainer;
 
@@ -26,15 +26,19 @@ fn dataset(n: usize) -> Dataset {
 
 const W: LossWeights = LossWeights::new(0.5, 0.6, 1.0);
 
+fn batch<'a>(epoch: u32, indices: &'a [u32], labels: &'a [i32], codes: Option<&'a [u8]>) -> Batch<'a> {
+    Batch { epoch, indices, labels, codes }
+}
+
 #[test]
 fn steps_and_predictions_run_on_a_dataset() {
     let ds = dataset(6);
     let mut t = trainer(2, 1);
     let idx = [0u32, 1, 2, 3, 4, 5];
     let labels = [0, 1, 0, 1, 0, 1];
-    let s = t.warmup_step(&ds, &idx, &labels, 1).unwrap();
+    let s = t.warmup_step(&ds, batch(1, &idx, &labels, None), None).unwrap();
     assert!(s.loss > 0.0 && s.loss.is_finite());
-    let s = t.codivision_step(&ds, &idx, &labels, &[0, 0, 1, 1, 2, 2], 2, W).unwrap();
+    let s = t.codivision_step(&ds, batch(2, &idx, &labels, Some(&[0, 0, 1, 1, 2, 2])), W, None).unwrap();
     assert!(s.loss_clean > 0.0 && s.loss_ambiguous > 0.0 && s.loss_noisy > 0.0);
     assert_eq!((s.clean, s.ambiguous, s.noisy), (2, 2, 2));
 
@@ -59,12 +63,12 @@ fn steps_and_predictions_run_on_a_dataset() {
 fn bad_indices_and_lengths_name_the_argument() {
     let ds = dataset(3);
     let mut t = trainer(2, 2);
-    let e = t.warmup_step(&ds, &[0, 9], &[0, 1], 1).unwrap_err();
+    let e = t.warmup_step(&ds, batch(1, &[0, 9], &[0, 1], None), None).unwrap_err();
     assert_eq!(e.code(), "ERR_MAN_SHAPE");
     assert!(e.to_string().contains("indices[1] = 9"), "{e}");
-    let e = t.warmup_step(&ds, &[0, 1], &[0], 1).unwrap_err();
+    let e = t.warmup_step(&ds, batch(1, &[0, 1], &[0], None), None).unwrap_err();
     assert!(e.to_string().contains("labels has 1 entries"), "{e}");
-    let e = t.codivision_step(&ds, &[0, 1], &[0, 1], &[0], 1, W).unwrap_err();
+    let e = t.codivision_step(&ds, batch(1, &[0, 1], &[0, 1], Some(&[0])), W, None).unwrap_err();
     assert!(e.to_string().contains("codes has 1 entries"), "{e}");
     let e = t.predict(&ds, &[0], View::Test, 1, 0, false).unwrap_err();
     assert!(e.to_string().contains("batchSize"), "{e}");

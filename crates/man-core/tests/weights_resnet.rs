@@ -83,6 +83,7 @@ torch.save(sd, os.path.join(out, 'resnet18_imagenet.pth'))
 torch.save({'epoch': 40, 'state_dict': collections.OrderedDict(('module.' + k, v) for k, v in sd.items())},
            os.path.join(out, 'resnet18_msceleb.pth.tar'), _use_new_zipfile_serialization=False)
 torch.save({'fc.' + k: v for k, v in head.state_dict().items()}, os.path.join(out, 'head7.pt'))
+torch.save({k: v for k, v in sd.items() if not k.startswith('fc.')}, os.path.join(out, 'resnet18_headless.pth'))
 bad = collections.OrderedDict(sd)
 del bad['layer1.0.conv1.weight']
 del bad['layer4.1.bn2.running_var']
@@ -149,8 +150,9 @@ fn imagenet_backbone_plus_a_7_class_head_reproduces_python_logits() {
     let (vs, net) = model();
     let n_vars = vs.variables().len();
     let report = load_backbone(&vs, &fx.dir.join("resnet18_imagenet.pth")).unwrap();
-    assert_eq!(report.loaded, n_vars - 2, "{report:?}");
-    assert_eq!(report.missing, vec!["fc.bias".to_string(), "fc.weight".to_string()]);
+    assert_eq!(report.loaded.len(), n_vars - 2, "{report:?}");
+    assert!(report.loaded.iter().all(|n| !n.starts_with("fc.")), "{report:?}");
+    assert_eq!(report.head_initialised, vec!["fc.bias".to_string(), "fc.weight".to_string()]);
     let mut skipped = report.skipped.clone();
     skipped.sort();
     assert!(skipped.contains(&"fc.weight".to_string()) && skipped.contains(&"fc.bias".to_string()), "{skipped:?}");
@@ -159,6 +161,21 @@ fn imagenet_backbone_plus_a_7_class_head_reproduces_python_logits() {
 
     set_head(&vs);
     assert_python_logits(&net, "imagenet zip");
+}
+
+#[test]
+fn a_file_without_a_head_loads_the_whole_backbone_and_initialises_the_head() {
+    let fx = fixtures();
+    let (vs, net) = model();
+    let head_before = vs.variables()["fc.weight"].copy();
+    let report = load_backbone(&vs, &fx.dir.join("resnet18_headless.pth")).unwrap();
+    assert_eq!(report.loaded.len(), vs.variables().len() - 2, "{report:?}");
+    assert_eq!(report.head_initialised, vec!["fc.bias".to_string(), "fc.weight".to_string()]);
+    assert!(report.skipped.iter().all(|s| s.ends_with(".num_batches_tracked")), "{report:?}");
+    assert!(vs.variables()["fc.weight"].equal(&head_before), "the head keeps its initialisation");
+
+    set_head(&vs);
+    assert_python_logits(&net, "headless zip");
 }
 
 #[test]
@@ -171,8 +188,8 @@ fn a_legacy_wrapped_file_read_once_loads_two_models() {
     for which in ["first", "second"] {
         let (vs, net) = model();
         let report = apply_tensors(&vs, &tensors).unwrap();
-        assert_eq!(report.loaded, vs.variables().len(), "{which}: {report:?}");
-        assert!(report.missing.is_empty(), "{which}: {report:?}");
+        assert_eq!(report.loaded.len(), vs.variables().len(), "{which}: {report:?}");
+        assert!(report.head_initialised.is_empty(), "{which}: {report:?}");
         assert_python_logits(&net, which);
     }
 }

@@ -1,11 +1,13 @@
-//! napi-rs glue over man-core: conversions and async tasks only. The
-//! TypeScript interface in `ts/native/binding.ts` is the contract this file
-//! implements.
+//! napi-rs glue over man-core: conversions and async tasks only. `napi
+//! build` generates `native.generated.d.ts` from these declarations (doc
+//! comments included); that committed file is the contract, and
+//! `ts/native/binding.ts` and the fake binding are type-checked against it.
 #![deny(clippy::all)]
 
 pub mod args;
 pub mod dataset;
 pub mod losses;
+pub mod step_input;
 mod task;
 pub mod trainer;
 
@@ -14,15 +16,19 @@ use napi_derive::napi;
 
 use task::{run_sync, Compute};
 
+/// What the addon runs on.
 #[napi(object)]
 pub struct BindingRuntimeInfo {
+    /// libtorch version the addon was compiled against, e.g. "2.11.0".
     pub torch_version: String,
     pub cuda_available: bool,
     pub cuda_device_count: i64,
+    /// libtorch intra-op threads.
     pub threads: i32,
     pub addon_version: String,
 }
 
+/// libtorch's version, CUDA devices and thread count, and the addon's version.
 #[napi]
 pub fn runtime_info() -> napi::Result<BindingRuntimeInfo> {
     run_sync(|| {
@@ -37,6 +43,7 @@ pub fn runtime_info() -> napi::Result<BindingRuntimeInfo> {
     })
 }
 
+/// libtorch intra-op threads, for this thread and every task started after.
 #[napi]
 pub fn set_threads(threads: i32) -> napi::Result<()> {
     run_sync(|| {
@@ -45,13 +52,14 @@ pub fn set_threads(threads: i32) -> napi::Result<()> {
     })
 }
 
-/// Returns the allocator's unused memory to the system (see man_core::runtime::release_memory).
+/// Returns memory the C allocator holds but no longer uses to the system
+/// (glibc's malloc_trim); true if it released any.
 #[napi]
 pub fn release_memory() -> napi::Result<bool> {
     run_sync(|| Ok(man_core::runtime::release_memory()))
 }
 
-/// ResNet-18 forward + backward on a random batch, off the JS thread.
+/// ResNet-18 forward + backward on a random batch, off the JavaScript thread; resolves to the loss.
 #[napi(ts_return_type = "Promise<number>")]
 pub fn resnet_smoke(batch: i64, size: i64, classes: i64, seed: i64) -> AsyncTask<Compute<f64>> {
     AsyncTask::new(Compute::new(move || {
@@ -59,7 +67,7 @@ pub fn resnet_smoke(batch: i64, size: i64, classes: i64, seed: i64) -> AsyncTask
     }))
 }
 
-/// Panics inside a task on purpose: lets the tests prove a panic becomes an error.
+/// Rejects from a deliberate panic inside a task: proves a panic becomes an error, not an abort.
 #[napi(ts_return_type = "Promise<number>")]
 pub fn debug_panic() -> AsyncTask<Compute<f64>> {
     AsyncTask::new(Compute::new(|| panic!("deliberate panic for testing")))

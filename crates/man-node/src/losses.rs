@@ -13,6 +13,7 @@ fn dims(rows: f64, cols: f64) -> man_core::Result<(i64, i64)> {
     Ok((args::u32_arg("rows", rows)?.into(), args::u32_arg("cols", cols)?.into()))
 }
 
+/// Mean cross-entropy of row-major `rows`×`cols` logits against `labels`.
 #[napi(ts_return_type = "Promise<number>")]
 pub fn loss_cross_entropy(logits: Float64Array, rows: f64, cols: f64, labels: Int32Array) -> AsyncTask<Compute<f64>> {
     let (logits, labels) = (logits.to_vec(), labels.to_vec());
@@ -22,6 +23,7 @@ pub fn loss_cross_entropy(logits: Float64Array, rows: f64, cols: f64, labels: In
     }))
 }
 
+/// docs/method.md's KL(pred‖target) = mean_i Σ_c softmax(target)·(log softmax(target) − log softmax(pred)).
 #[napi(ts_return_type = "Promise<number>")]
 pub fn loss_kl(pred: Float64Array, target: Float64Array, rows: f64, cols: f64) -> AsyncTask<Compute<f64>> {
     let (pred, target) = (pred.to_vec(), target.to_vec());
@@ -31,6 +33,7 @@ pub fn loss_kl(pred: Float64Array, target: Float64Array, rows: f64, cols: f64) -
     }))
 }
 
+/// docs/method.md's mutual loss La of two networks' logits: (1 − λ)·½(CE1 + CE2) + λ·½(KL12 + KL21).
 #[napi(ts_return_type = "Promise<number>")]
 pub fn loss_mutual(
     logits1: Float64Array,
@@ -47,6 +50,7 @@ pub fn loss_mutual(
     }))
 }
 
+/// docs/method.md's consistency loss Ln: mean squared difference of the weak and strong views' softmax.
 #[napi(ts_return_type = "Promise<number>")]
 pub fn loss_consistency(weak: Float64Array, strong: Float64Array, rows: f64, cols: f64) -> AsyncTask<Compute<f64>> {
     let (weak, strong) = (weak.to_vec(), strong.to_vec());

@@ -6,76 +6,60 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{AsyncTask, Float32Array, Int32Array, Uint32Array, Uint8Array};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, Int32Array, Uint32Array};
 use napi_derive::napi;
 
-use man_core::train::{checkpoint, AdamConfig, LossWeights, NextBatch, StepStats, Trainer, TrainerOptions};
+use man_core::train::{checkpoint, AdamConfig, LossWeights, StepStats, Trainer, TrainerOptions};
 use man_core::Result;
 
 use crate::args;
 use crate::dataset::JsDataset;
+use crate::step_input::{BindingBatch, BindingNextBatch, StepInput};
 use crate::task::{run_sync, Compute};
 
+/// How `Trainer.create` builds the two networks and their optimiser.
 #[napi(object)]
 pub struct BindingTrainerOptions {
+    /// Classes of the classifier head (at least 2).
     pub num_classes: f64,
+    /// 'auto' | 'cpu' | 'cuda' | 'cuda:N'
     pub device: String,
+    /// libtorch intra-op threads; 0 = libtorch's default.
     pub threads: f64,
+    /// Seeds the initial weights (and any other randomness of the trainer).
     pub seed: f64,
     pub lr: f64,
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
+    /// Coupled (torch.optim.Adam) weight decay.
     pub weight_decay: f64,
+    /// bf16 autocast on CUDA; ignored on CPU.
     pub mixed_precision: bool,
 }
 
-#[napi(object)]
-pub struct BindingStepResult {
-    pub loss: f64,
-    pub loss_clean: f64,
-    pub loss_ambiguous: f64,
-    pub loss_noisy: f64,
-    pub clean: u32,
-    pub ambiguous: u32,
-    pub noisy: u32,
-    pub correct1: u32,
-    pub correct2: u32,
-    pub data_ms: f64,
-    pub compute_ms: f64,
-}
-
-impl From<StepStats> for BindingStepResult {
-    fn from(s: StepStats) -> Self {
-        BindingStepResult {
-            loss: s.loss,
-            loss_clean: s.loss_clean,
-            loss_ambiguous: s.loss_ambiguous,
-            loss_noisy: s.loss_noisy,
-            clean: s.clean,
-            ambiguous: s.ambiguous,
-            noisy: s.noisy,
-            correct1: s.correct1,
-            correct2: s.correct2,
-            data_ms: s.data_ms,
-            compute_ms: s.compute_ms,
-        }
-    }
-}
-
-#[napi(object)]
+/// Both networks' predictions for the requested samples.
+#[napi(object, use_nullable = true)]
 pub struct BindingPrediction {
+    /// argmax of f1 per requested sample, in the order of `indices`.
     pub pred1: Int32Array,
+    /// argmax of f2, likewise.
     pub pred2: Int32Array,
-    #[napi(ts_type = "Float32Array | null")]
+    /// Ensemble softmax (mean of the two networks' logits, then softmax), N×C row-major; null unless asked.
     pub probs: Option<Float32Array>,
 }
 
+/// What `loadPretrained` took from a weights file. A backbone tensor the
+/// file lacks or shapes otherwise is never in a report: loadPretrained fails
+/// naming it.
 #[napi(object)]
 pub struct BindingWeightsReport {
+    /// Tensors of the file copied into both networks, in file order.
     pub loaded: Vec<String>,
+    /// Tensors of the file not used (head of another shape, unknown names, BatchNorm counters).
     pub skipped: Vec<String>,
-    pub missing: Vec<String>,
+    /// Head variables (`fc.*`) the file gave no usable value for; they keep their initialisation.
+    pub head_initialised: Vec<String>,
 }
 
 struct Shared {
@@ -113,6 +97,7 @@ fn trainer_options(o: &BindingTrainerOptions) -> Result<TrainerOptions> {
     })
 }
 
+/// The two ResNet-18s of MAN, their Adam optimiser and the steps of docs/method.md.
 #[napi(js_name = "Trainer")]
 pub struct JsTrainer {
     shared: Arc<Shared>,
@@ -134,8 +119,18 @@ impl JsTrainer {
     }
 }
 
+fn checked_weights(w: LossWeights) -> Result<LossWeights> {
+    Ok(LossWeights {
+        lambda: args::finite("lambda", w.lambda)?,
+        omega: args::finite("omega", w.omega)?,
+        gamma: args::finite("gamma", w.gamma)?,
+        ..w
+    })
+}
+
 #[napi]
 impl JsTrainer {
+    /// Two freshly initialised networks on the chosen device.
     #[napi(factory)]
     pub fn create(options: BindingTrainerOptions) -> napi::Result<Self> {
         run_sync(|| {
@@ -146,11 +141,13 @@ impl JsTrainer {
         })
     }
 
+    /// The device in use, e.g. "cpu" or "cuda:0".
     #[napi(getter)]
     pub fn device(&self) -> String {
         self.device.clone()
     }
 
+    /// The learning rate of the next step (applied when it starts; never waits for a running one).
     #[napi]
     pub fn set_lr(&self, lr: f64) -> napi::Result<()> {
         run_sync(|| {
@@ -162,68 +159,47 @@ impl JsTrainer {
         })
     }
 
+    /// Loads one backbone into both networks (safetensors, torch.save zip or legacy pickle).
     #[napi(ts_return_type = "Promise<BindingWeightsReport>")]
     pub fn load_pretrained(&self, path: String) -> AsyncTask<Compute<BindingWeightsReport>> {
         self.task(move |t| {
             let r = t.load_pretrained(&PathBuf::from(path))?;
-            Ok(BindingWeightsReport { loaded: r.loaded, skipped: r.skipped, missing: r.missing })
+            Ok(BindingWeightsReport { loaded: r.loaded, skipped: r.skipped, head_initialised: r.head_initialised })
         })
     }
 
+    /// L = ½(CE(f1(x), y) + CE(f2(x), y)) on weak views; one Adam step. Also
+    /// the `ce` baseline's step. `next`, when given, is prepared meanwhile.
     #[napi(ts_return_type = "Promise<BindingStepResult>")]
     pub fn warmup_step(
         &self,
         dataset: &JsDataset,
-        indices: Uint32Array,
-        labels: Int32Array,
-        epoch: f64,
-        next_indices: Option<Uint32Array>,
-    ) -> AsyncTask<Compute<BindingStepResult>> {
+        batch: BindingBatch,
+        next: Option<BindingNextBatch>,
+    ) -> AsyncTask<Compute<StepStats>> {
         let ds = Arc::clone(&dataset.inner);
-        let (indices, labels) = (indices.to_vec(), labels.to_vec());
-        let next = next_indices.map(|n| n.to_vec());
-        self.task(move |t| {
-            let epoch = args::u32_arg("epoch", epoch)?;
-            let next = next.as_deref().map(|indices| NextBatch { indices, codes: None });
-            Ok(t.warmup_step_ahead(&ds, &indices, &labels, epoch, next)?.into())
-        })
+        let input = StepInput::new(batch, next);
+        self.task(move |t| t.warmup_step(&ds, input.batch()?, input.next()))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// L = Lc + ω·La + γ·Ln with per-subset forward passes; one Adam step.
+    /// `batch.codes` holds one `Partition` per sample; `next`, when given, is
+    /// prepared meanwhile.
     #[napi(ts_return_type = "Promise<BindingStepResult>")]
     pub fn co_division_step(
         &self,
         dataset: &JsDataset,
-        indices: Uint32Array,
-        labels: Int32Array,
-        codes: Uint8Array,
-        epoch: f64,
-        lambda: f64,
-        omega: f64,
-        gamma: f64,
-        next_indices: Option<Uint32Array>,
-        next_codes: Option<Uint8Array>,
-        detach_weak: Option<bool>,
-        joint: Option<bool>,
-    ) -> AsyncTask<Compute<BindingStepResult>> {
+        batch: BindingBatch,
+        // Declared in man-core, whose JavaScript name this crate cannot see.
+        #[napi(ts_arg_type = "BindingLossWeights")] weights: LossWeights,
+        next: Option<BindingNextBatch>,
+    ) -> AsyncTask<Compute<StepStats>> {
         let ds = Arc::clone(&dataset.inner);
-        let (indices, labels, codes) = (indices.to_vec(), labels.to_vec(), codes.to_vec());
-        let next = next_indices.map(|n| n.to_vec());
-        let next_codes = next_codes.map(|c| c.to_vec());
-        self.task(move |t| {
-            let epoch = args::u32_arg("epoch", epoch)?;
-            let w = LossWeights {
-                lambda: args::finite("lambda", lambda)?,
-                omega: args::finite("omega", omega)?,
-                gamma: args::finite("gamma", gamma)?,
-                detach_weak: detach_weak.unwrap_or(false),
-                joint: joint.unwrap_or(false),
-            };
-            let next = next.as_deref().map(|indices| NextBatch { indices, codes: next_codes.as_deref() });
-            Ok(t.codivision_step_ahead(&ds, &indices, &labels, &codes, epoch, w, next)?.into())
-        })
+        let input = StepInput::new(batch, next);
+        self.task(move |t| t.codivision_step(&ds, input.batch()?, checked_weights(weights)?, input.next()))
     }
 
+    /// Eval mode, no gradient, in batches of `batchSize`, in the order of `indices`.
     #[napi(ts_return_type = "Promise<BindingPrediction>")]
     pub fn predict(
         &self,
@@ -249,9 +225,10 @@ impl JsTrainer {
         })
     }
 
-    /// Test-only: network `network`'s logits on the views `Dataset.views`
-    /// returns, so a reference implementation can be compared exactly.
-    #[allow(clippy::too_many_arguments)]
+    /// Test-only: row-major N×C float32 logits of network `network` (0 = f1,
+    /// 1 = f2) on the views `Dataset.views` returns, in train or eval mode,
+    /// without gradient. A train-mode pass updates BatchNorm running
+    /// statistics. For parity checks against a reference implementation.
     #[napi(ts_return_type = "Promise<Float32Array>")]
     pub fn debug_logits(
         &self,
@@ -272,11 +249,13 @@ impl JsTrainer {
         })
     }
 
+    /// Both networks, Adam state and `metadata` (a JSON string), as safetensors, atomically.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn save(&self, path: String, metadata: String) -> AsyncTask<Compute<()>> {
         self.task(move |t| checkpoint::save(t, &PathBuf::from(path), &metadata))
     }
 
+    /// Restores what `save` wrote; resolves to its metadata JSON string.
     #[napi(ts_return_type = "Promise<string>")]
     pub fn load(&self, path: String) -> AsyncTask<Compute<String>> {
         let shared = Arc::clone(&self.shared);

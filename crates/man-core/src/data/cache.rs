@@ -7,29 +7,49 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::image::{decode_rgb8, Rgb8};
+use super::image::{crop_rgb8, decode_rgb8, FaceBox, ImageLimits, Rgb8};
+use crate::files::{format_bytes, read_regular_file};
 use crate::{ManError, Result};
 
 pub enum Source {
     Path(PathBuf),
+    /// An image file of which only the face box is kept (AffectNet's originals).
+    CroppedPath(PathBuf, FaceBox),
     Buffer { name: String, bytes: Vec<u8> },
 }
 
 impl Source {
     pub fn name(&self) -> String {
         match self {
-            Source::Path(p) => p.display().to_string(),
+            Source::Path(p) | Source::CroppedPath(p, _) => p.display().to_string(),
             Source::Buffer { name, .. } => name.clone(),
         }
     }
 
-    fn decode(&self) -> Result<Rgb8> {
+    fn decode(&self, limits: &ImageLimits) -> Result<Rgb8> {
         match self {
             Source::Path(p) => {
-                let bytes = std::fs::read(p).map_err(|e| ManError::io(p, e))?;
-                decode_rgb8(&p.display().to_string(), &bytes)
+                let bytes = read_regular_file(p, limits.max_file_bytes, "per image file (maxImageMB)")?;
+                decode_rgb8(&p.display().to_string(), &bytes, limits.max_pixels)
             }
-            Source::Buffer { name, bytes } => decode_rgb8(name, bytes),
+            Source::Buffer { name, bytes } => {
+                if bytes.len() as u64 > limits.max_file_bytes {
+                    return Err(ManError::decode(
+                        name,
+                        format!(
+                            "{} is over the limit of {} per image file (maxImageMB)",
+                            format_bytes(bytes.len() as u64),
+                            format_bytes(limits.max_file_bytes)
+                        ),
+                    ));
+                }
+                decode_rgb8(name, bytes, limits.max_pixels)
+            }
+            Source::CroppedPath(p, face) => {
+                let bytes = read_regular_file(p, limits.max_file_bytes, "per image file (maxImageMB)")?;
+                let name = p.display().to_string();
+                crop_rgb8(&name, &decode_rgb8(&name, &bytes, limits.max_pixels)?, *face)
+            }
         }
     }
 }
@@ -40,6 +60,7 @@ pub struct ImageStore {
     /// single decode instead of decoding twice.
     slots: Vec<Mutex<Option<Arc<Rgb8>>>>,
     budget: usize,
+    limits: ImageLimits,
     used: AtomicUsize,
     decodes: AtomicU64,
 }
@@ -47,7 +68,18 @@ pub struct ImageStore {
 impl ImageStore {
     pub fn new(sources: Vec<Source>, budget: usize) -> Self {
         let slots = sources.iter().map(|_| Mutex::new(None)).collect();
-        ImageStore { sources, slots, budget, used: AtomicUsize::new(0), decodes: AtomicU64::new(0) }
+        ImageStore {
+            sources,
+            slots,
+            budget,
+            limits: ImageLimits::default(),
+            used: AtomicUsize::new(0),
+            decodes: AtomicU64::new(0),
+        }
+    }
+
+    pub fn set_limits(&mut self, limits: ImageLimits) {
+        self.limits = limits;
     }
 
     pub fn len(&self) -> usize {
@@ -67,7 +99,7 @@ impl ImageStore {
             return Ok(Arc::clone(img));
         }
         self.decodes.fetch_add(1, Ordering::Relaxed);
-        let img = Arc::new(self.sources[index].decode()?);
+        let img = Arc::new(self.sources[index].decode(&self.limits)?);
         if self.reserve(img.byte_len()) {
             *slot = Some(Arc::clone(&img));
         }

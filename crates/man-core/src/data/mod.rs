@@ -1,5 +1,5 @@
 //! The image pipeline: decode once, cache decoded pixels, produce test / weak /
-//! strong views (METHOD.md) as normalised f32 NCHW batches, in parallel.
+//! strong views (docs/method.md) as normalised f32 NCHW batches, in parallel.
 //! Every view is a pure function of (seed, epoch, sample index, view, salt).
 
 mod cache;
@@ -18,11 +18,13 @@ use rayon::prelude::*;
 
 use crate::{ManError, Result};
 use cache::{ImageStore, Source};
+pub use image::ImageLimits;
 use normalise::Normaliser;
+pub use image::FaceBox;
 pub use normalise::{IMAGENET_MEAN, IMAGENET_STD};
 use views::Scratch;
 
-/// Which augmentation pipeline of METHOD.md produces a batch.
+/// Which augmentation pipeline of docs/method.md produces a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
     Test,
@@ -86,6 +88,18 @@ impl Dataset {
         Self::new(paths.into_iter().map(Source::Path).collect(), opts)
     }
 
+    /// Image files each cut to its face box after decoding (None: the whole image).
+    pub fn from_cropped_paths(items: Vec<(PathBuf, Option<FaceBox>)>, opts: PipelineOptions) -> Result<Self> {
+        let sources = items
+            .into_iter()
+            .map(|(path, face)| match face {
+                Some(face) => Source::CroppedPath(path, face),
+                None => Source::Path(path),
+            })
+            .collect();
+        Self::new(sources, opts)
+    }
+
     /// Encoded images held in memory; `name` labels each in error messages.
     pub fn from_buffers(items: Vec<(String, Vec<u8>)>, opts: PipelineOptions) -> Result<Self> {
         Self::new(items.into_iter().map(|(name, bytes)| Source::Buffer { name, bytes }).collect(), opts)
@@ -109,6 +123,12 @@ impl Dataset {
         let store = ImageStore::new(sources, opts.cache_bytes);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Dataset { id, store, opts, norm: Normaliser::imagenet(), pool })
+    }
+
+    /// Replaces the default [`ImageLimits`] (before any image is read).
+    pub fn with_limits(mut self, limits: ImageLimits) -> Self {
+        self.store.set_limits(limits);
+        self
     }
 
     /// Tells datasets apart (a batch prepared ahead for one is not used for another).

@@ -1,4 +1,4 @@
-//! The three views of METHOD.md, each writing one normalised f32 CHW image
+//! The three views of docs/method.md, each writing one normalised f32 CHW image
 //! (3 x side x side) from decoded pixels and a per-sample generator.
 
 use super::enhance;

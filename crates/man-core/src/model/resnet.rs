@@ -9,7 +9,7 @@ use crate::Result;
 const BN_EPS: f64 = 1e-5;
 const BN_MOMENTUM: f64 = 0.1;
 
-/// Conv weights ~ N(0, sqrt(2/n)), n = k·k·out_channels (METHOD.md).
+/// Conv weights ~ N(0, sqrt(2/n)), n = k·k·out_channels (docs/method.md).
 fn conv(p: nn::Path, c_in: i64, c_out: i64, k: i64) -> Tensor {
     let n = (k * k * c_out) as f64;
     p.var("weight", &[c_out, c_in, k, k], nn::Init::Randn { mean: 0.0, stdev: (2.0 / n).sqrt() })

@@ -17,7 +17,7 @@ pub struct AdamConfig {
 }
 
 impl Default for AdamConfig {
-    /// METHOD.md: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-4.
+    /// docs/method.md: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-4.
     fn default() -> Self {
         AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-4 }
     }
@@ -117,8 +117,8 @@ impl Adam {
     /// place (the next `zero_grad` clears it anyway) and the two products
     /// that torch folds into `value=` go through two scratch buffers reused
     /// across parameters and steps. Fresh temporaries cost more than the
-    /// arithmetic on a CPU (the allocator hands out new pages, which the
-    /// kernel faults in and zeroes) and made the step ~4× slower.
+    /// arithmetic on a CPU: the allocator hands out new pages, which the
+    /// kernel faults in and zeroes (docs/performance.md, "Adam", measures it).
     pub fn step(&mut self) -> Result<()> {
         let _guard = tch::no_grad_guard();
         self.step += 1;

@@ -22,6 +22,8 @@ const KEY_CLASSES: &str = "num_classes";
 const KEY_STEP: &str = "adam.step";
 const KEY_LR: &str = "adam.lr";
 const KEY_METADATA: &str = "metadata";
+/// Two ResNet-18s with Adam's moments take ~270 MB; a file far larger is not one of ours.
+const MAX_CHECKPOINT_BYTES: u64 = 16 << 30;
 
 fn dtype_of(kind: Kind) -> Result<Dtype> {
     match kind {
@@ -155,8 +157,18 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) ->
 pub fn save(trainer: &Trainer, path: &Path, metadata: &str) -> Result<()> {
     serde_json::from_str::<serde_json::Value>(metadata)
         .map_err(|e| ManError::Config(format!("checkpoint metadata is not valid JSON: {e}")))?;
+    let tensors = named_tensors(trainer);
+    // A diverged trainer must not overwrite the last good checkpoint.
+    for (name, t) in &tensors {
+        if crate::finite::has_non_finite(t)? {
+            return Err(ManError::Diverged(format!(
+                "{}: not saved: tensor {name} holds NaN or infinite values (training diverged)",
+                path.display()
+            )));
+        }
+    }
     let failed = RefCell::new(None);
-    let views = named_tensors(trainer)
+    let views = tensors
         .into_iter()
         .map(|(name, t)| Ok((name, Lazy::new(&t, &failed)?)))
         .collect::<Result<Vec<_>>>()?;
@@ -185,7 +197,7 @@ pub fn save(trainer: &Trainer, path: &Path, metadata: &str) -> Result<()> {
 pub fn load(trainer: &mut Trainer, path: &Path) -> Result<String> {
     let file = path.display().to_string();
     let bad = |msg: String| ManError::Weights(format!("{file}: {msg}"));
-    let bytes = std::fs::read(path).map_err(|e| ManError::io(path, e))?;
+    let bytes = crate::files::read_regular_file(path, MAX_CHECKPOINT_BYTES, "per checkpoint")?;
     let (_, meta) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| bad(format!("not a safetensors checkpoint ({e})")))?;
     let header = meta.metadata().clone().unwrap_or_default();
@@ -201,7 +213,8 @@ pub fn load(trainer: &mut Trainer, path: &Path) -> Result<String> {
     let metadata = field(KEY_METADATA)?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a safetensors checkpoint ({e})")))?;
 
-    // Check everything first, then copy.
+    // Check everything first, then copy one tensor at a time (a host copy of
+    // the whole checkpoint at once would add its full size to the peak).
     let targets = named_tensors(trainer);
     let mut sources = Vec::with_capacity(targets.len());
     for (name, target) in &targets {
@@ -217,12 +230,13 @@ pub fn load(trainer: &mut Trainer, path: &Path) -> Result<String> {
         let kind = kind_of(view.dtype())
             .ok_or_else(|| bad(format!("tensor '{name}' has unsupported dtype {:?}", view.dtype())))?;
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-        sources.push(Tensor::f_from_data_size(view.data(), &shape, kind)?);
+        sources.push((view, shape, kind));
     }
     let _guard = tch::no_grad_guard();
-    for ((_, target), source) in targets.iter().zip(&sources) {
+    for ((_, target), (view, shape, kind)) in targets.iter().zip(&sources) {
+        let source = Tensor::f_from_data_size(view.data(), shape, *kind)?;
         let mut target = target.shallow_clone();
-        target.f_copy_(source)?;
+        target.f_copy_(&source)?;
     }
     trainer.adam.set_step_count(step)?;
     trainer.adam.set_lr(lr)?;

@@ -1,4 +1,4 @@
-//! The losses of METHOD.md on logits of any float kind. Every function keeps
+//! The losses of docs/method.md on logits of any float kind. Every function keeps
 //! the autograd graph of both arguments: nothing is detached, as in the
 //! reference, so both networks receive gradient from every term.
 

@@ -2,26 +2,18 @@
 //! network gets the same tensors, copied in place, so Adam's references to
 //! the parameters stay valid.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use super::trainer::Trainer;
 use crate::{weights, ManError, Result};
 
-/// What `load_pretrained` did, by tensor name.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PretrainedReport {
-    /// Tensors of the file copied into the networks.
-    pub loaded: Vec<String>,
-    /// Tensors of the file not used (head tensors of another shape, unknown names).
-    pub skipped: Vec<String>,
-    /// Head variables the file has no usable value for (they keep their initialisation).
-    pub missing: Vec<String>,
-}
+/// What `load_pretrained` did, by tensor name; the same for both networks.
+pub type PretrainedReport = weights::WeightsReport;
 
 impl Trainer {
     /// Loads one backbone file into both networks; fails (changing nothing
-    /// in the failing network) when the backbone does not fit.
+    /// in the failing network) when the backbone does not fit. A head of
+    /// another class count, or none, leaves both heads as initialised.
     pub fn load_pretrained(&mut self, path: &Path) -> Result<PretrainedReport> {
         let tensors = weights::read_tensors(path)?;
         let with_file = |e: ManError| match e {
@@ -32,8 +24,6 @@ impl Trainer {
         // passes for the first passes for the second.
         let report = weights::apply_tensors(self.var_store(0), &tensors).map_err(with_file)?;
         weights::apply_tensors(self.var_store(1), &tensors).map_err(with_file)?;
-        let skipped: HashSet<&str> = report.skipped.iter().map(String::as_str).collect();
-        let loaded = tensors.iter().map(|t| t.name.clone()).filter(|n| !skipped.contains(n.as_str())).collect();
-        Ok(PretrainedReport { loaded, skipped: report.skipped, missing: report.missing })
+        Ok(report)
     }
 }

@@ -28,6 +28,17 @@ pub fn view_tensor(ds: &Dataset, indices: &[u32], view: View, epoch: u32, salt: 
     Ok(Tensor::f_from_slice(&pixels)?.f_view([n, 3, s, s])?.f_to_device(Device::Cpu)?)
 }
 
+/// One training batch: samples of a dataset, the epoch whose views they
+/// train on, their given labels and, for a co-division step, their codes.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    pub epoch: u32,
+    pub indices: &'a [u32],
+    pub labels: &'a [i32],
+    /// One `Partition` code per sample: required by a co-division step, ignored by a warm-up step.
+    pub codes: Option<&'a [u8]>,
+}
+
 /// The batch to prepare while the current one trains: its indices and, for a
 /// co-division step, its partition codes (whose noisy samples get strong views).
 #[derive(Debug, Clone, Copy)]
@@ -77,19 +88,10 @@ impl Trainer {
         result.map(|stats| StepStats { data_ms, compute_ms, ..stats })
     }
 
-    pub fn warmup_step(&mut self, ds: &Dataset, indices: &[u32], labels: &[i32], epoch: u32) -> Result<StepStats> {
-        self.warmup_step_ahead(ds, indices, labels, epoch, None)
-    }
-
-    /// As `warmup_step`, building the views of `next` while this step trains.
-    pub fn warmup_step_ahead(
-        &mut self,
-        ds: &Dataset,
-        indices: &[u32],
-        labels: &[i32],
-        epoch: u32,
-        next: Option<NextBatch<'_>>,
-    ) -> Result<StepStats> {
+    /// L = ½(CE(f1(x), y) + CE(f2(x), y)) on weak views; one Adam step.
+    /// Builds the views of `next`, when given, while this step trains.
+    pub fn warmup_step(&mut self, ds: &Dataset, batch: Batch<'_>, next: Option<NextBatch<'_>>) -> Result<StepStats> {
+        let Batch { epoch, indices, labels, .. } = batch;
         validate::non_empty("indices", indices.len())?;
         validate::same_len("indices", indices.len(), "labels", labels.len())?;
         validate::indices("indices", indices, ds.len())?;
@@ -99,31 +101,19 @@ impl Trainer {
         self.step_on_views(ds, key, next, |t, views| t.warmup_step_tensors(&views.first()?, labels))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// L = Lc + ω·La + γ·Ln (see `codivision_step_tensors`); one Adam step.
+    /// Builds the views of `next`, when given, while this step trains.
     pub fn codivision_step(
         &mut self,
         ds: &Dataset,
-        indices: &[u32],
-        labels: &[i32],
-        codes: &[u8],
-        epoch: u32,
-        w: LossWeights,
-    ) -> Result<StepStats> {
-        self.codivision_step_ahead(ds, indices, labels, codes, epoch, w, None)
-    }
-
-    /// As `codivision_step`, building the views of `next` while this step trains.
-    #[allow(clippy::too_many_arguments)]
-    pub fn codivision_step_ahead(
-        &mut self,
-        ds: &Dataset,
-        indices: &[u32],
-        labels: &[i32],
-        codes: &[u8],
-        epoch: u32,
+        batch: Batch<'_>,
         w: LossWeights,
         next: Option<NextBatch<'_>>,
     ) -> Result<StepStats> {
+        let Batch { epoch, indices, labels, codes } = batch;
+        let codes = codes.ok_or_else(|| {
+            ManError::Shape("codes: a co-division step needs one partition code per sample".into())
+        })?;
         validate::non_empty("indices", indices.len())?;
         validate::same_len("indices", indices.len(), "labels", labels.len())?;
         validate::same_len("indices", indices.len(), "codes", codes.len())?;

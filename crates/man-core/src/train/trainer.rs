@@ -1,11 +1,12 @@
 //! The pair of ResNet-18s, one Adam over both, and the tensor-level steps of
-//! METHOD.md. The dataset-level wrappers (views built by the image pipeline)
+//! docs/method.md. The dataset-level wrappers (views built by the image pipeline)
 //! live in `steps.rs`; these take ready tensors so they can be tested without images.
 
 use tch::{nn, Device, Kind, Tensor};
 
 use super::adam::{Adam, AdamConfig};
 use super::batches::{BufferPool, HostViews};
+use super::partition::Partition;
 use super::{losses, validate};
 use crate::model::ResNet18;
 use crate::{ManError, Result};
@@ -26,18 +27,20 @@ pub struct TrainerOptions {
 
 static SEED_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Partition codes of the co-division step.
-pub const CLEAN: u8 = 0;
-pub const AMBIGUOUS: u8 = 1;
-pub const NOISY: u8 = 2;
+/// Partition codes of the co-division step, as they arrive (one byte per sample).
+pub const CLEAN: u8 = Partition::Clean.code();
+pub const AMBIGUOUS: u8 = Partition::Ambiguous.code();
+pub const NOISY: u8 = Partition::Noisy.code();
 
-/// λ (mutual-learning weight), ω (ambiguous subset weight), γ (noisy subset
-/// weight), and whether the consistency term treats the weak view's softmax
-/// as a fixed target.
+/// The weights of a co-division step's loss L = Lc + ω·La + γ·Ln.
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "BindingLossWeights"))]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossWeights {
+    /// λ: weight of the KL (mutual) term inside La, 1 − λ for its cross-entropy.
     pub lambda: f64,
+    /// ω: weight of the ambiguous subset's loss La.
     pub omega: f64,
+    /// γ: weight of the noisy subset's consistency loss Ln.
     pub gamma: f64,
     /// false: both views of a noisy sample receive gradient (the reference);
     /// true: only the strong view does, towards the weak view's prediction
@@ -56,25 +59,30 @@ impl LossWeights {
     }
 }
 
+/// What one training step did.
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "BindingStepResult"))]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepStats {
     /// The loss that was back-propagated.
     pub loss: f64,
-    /// Warm-up: ½(CE1+CE2). Co-division: Lc.
+    /// Warm-up / CE step: ½(CE1+CE2). Co-division step: Lc.
     pub loss_clean: f64,
-    /// La before ω.
+    /// La (before ω); 0 for warm-up steps or an empty subset.
     pub loss_ambiguous: f64,
-    /// Ln before γ.
+    /// Ln (before γ); 0 for warm-up steps or an empty subset.
     pub loss_noisy: f64,
+    /// Subset sizes within the batch (all clean for a warm-up step).
     pub clean: u32,
     pub ambiguous: u32,
     pub noisy: u32,
-    /// Samples whose label f1 / f2 predicted on the training view.
+    /// Samples of the batch whose label f1 / f2 predicted (on the training view).
     pub correct1: u32,
     pub correct2: u32,
-    /// Milliseconds spent waiting for the batch's views (0 for tensor-level steps).
+    /// Milliseconds the step waited for its views (building them, or for the
+    /// ones built ahead); 0 for tensor-level steps.
     pub data_ms: f64,
-    /// Milliseconds of tensor work (0 for tensor-level steps).
+    /// Milliseconds of tensor work: forward, backward, Adam, reading the
+    /// numbers back; 0 for tensor-level steps.
     pub compute_ms: f64,
 }
 

@@ -1,6 +1,7 @@
 //! Argument checks shared by the steps and the loss functions. Every error
 //! names the argument, so a caller can tell which array was wrong.
 
+use super::partition::Partition;
 use crate::{ManError, Result};
 
 pub fn same_len(a: &str, a_len: usize, b: &str, b_len: usize) -> Result<()> {
@@ -40,12 +41,15 @@ pub fn indices(name: &str, indices: &[u32], dataset_len: usize) -> Result<()> {
     }
 }
 
-/// Partition codes: 0 clean, 1 ambiguous, 2 noisy.
+/// One `Partition` code per sample.
 pub fn codes(name: &str, codes: &[u8]) -> Result<()> {
-    match codes.iter().position(|&c| c > 2) {
+    match codes.iter().position(|&c| Partition::from_code(c).is_none()) {
         Some(i) => Err(ManError::Shape(format!(
-            "{name}[{i}] = {} is not a partition code (0 clean, 1 ambiguous, 2 noisy)",
-            codes[i]
+            "{name}[{i}] = {} is not a partition code ({} clean, {} ambiguous, {} noisy)",
+            codes[i],
+            Partition::Clean.code(),
+            Partition::Ambiguous.code(),
+            Partition::Noisy.code()
         ))),
         None => Ok(()),
     }

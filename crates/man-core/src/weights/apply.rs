@@ -10,16 +10,19 @@ use tch::{nn, Tensor};
 use super::{read_tensors, RawTensor};
 use crate::{ManError, Result};
 
+/// What a load did. A backbone tensor the file lacks or shapes otherwise is
+/// never reported here: the load fails instead, naming it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WeightsReport {
-    /// Variables of the model that took their value from the file.
-    pub loaded: usize,
-    /// Names in the file that were not used: unknown names,
-    /// `num_batches_tracked`, head tensors of another shape.
+    /// Variables of the model that took their value from the file, in file order.
+    pub loaded: Vec<String>,
+    /// Names in the file that were not used: unknown names (`feature.*` of
+    /// MS-Celeb files), `num_batches_tracked`, head tensors of another shape.
     pub skipped: Vec<String>,
-    /// Head variables the file gave no usable value for; they keep their
-    /// initialisation.
-    pub missing: Vec<String>,
+    /// Head variables (`fc.*`) the file gave no usable value for: absent, or
+    /// shaped for another class count. They keep their initialisation.
+    pub head_initialised: Vec<String>,
 }
 
 /// The classifier head, which a pretrained file may shape differently.
@@ -74,7 +77,7 @@ pub fn apply_tensors(vs: &nn::VarStore, tensors: &[RawTensor]) -> Result<Weights
     absent.sort();
     for name in absent {
         if is_head(name) {
-            report.missing.push(name.clone());
+            report.head_initialised.push(name.clone());
         } else {
             problems.push(format!("{name} is missing from the file"));
         }
@@ -97,11 +100,18 @@ pub fn apply_tensors(vs: &nn::VarStore, tensors: &[RawTensor]) -> Result<Weights
             )));
         }
     }
+    let mut sources = Vec::with_capacity(plan.len());
     for (t, shape, var) in plan {
         let src = Tensor::f_from_data_size(&t.data, &shape, t.dtype.kind())?;
+        if crate::finite::has_non_finite(&src)? {
+            return Err(ManError::Weights(format!("{} holds NaN or infinite values: not usable as weights", t.name)));
+        }
+        sources.push((src, var, &t.name));
+    }
+    for (src, var, name) in sources {
         let mut dst = var.shallow_clone();
         tch::no_grad(|| dst.f_copy_(&src))?;
-        report.loaded += 1;
+        report.loaded.push(name.clone());
     }
     Ok(report)
 }

@@ -89,10 +89,18 @@ fn detect(bytes: &[u8]) -> Option<Format> {
     None
 }
 
+/// Largest weights file read: a ResNet-18 state dict is 45 MB, one with an
+/// 85k-identity face head and optimiser state a few hundred.
+pub const MAX_WEIGHTS_FILE_BYTES: u64 = 4 << 30;
+/// Largest single entry (storage or pickle) of a torch.save archive, after
+/// decompression: the largest real one is a face-identity head (~175 MB).
+/// Bounds a zip bomb, whose few compressed megabytes inflate to gigabytes.
+pub const MAX_ENTRY_BYTES: u64 = 512 << 20;
+
 /// Reads every tensor of a checkpoint file, names normalised (wrapper and
 /// `module.` prefix removed).
 pub fn read_tensors(path: &Path) -> Result<Vec<RawTensor>> {
-    let bytes = std::fs::read(path).map_err(|e| ManError::io(path, e))?;
+    let bytes = crate::files::read_regular_file(path, MAX_WEIGHTS_FILE_BYTES, "per weights file")?;
     // Stride-0 (expanded) tensors may legitimately outgrow their storage,
     // but never by this much in a real checkpoint.
     let max_bytes = bytes.len().saturating_mul(8).saturating_add(64 << 20);

@@ -32,7 +32,9 @@ pub fn tensors(file: &mut TorchFile, max_bytes: usize) -> Result<Vec<RawTensor>,
         let name = strip_module_prefix(&name).to_string();
         let key = &t.storage.key;
         if !cache.contains_key(key) {
-            let bytes = file.storage(key).map_err(|e| format!("tensor {name}: {e}"))?;
+            let elem = t.storage.dtype.as_ref().map_or(1, |d| d.size()) as u64;
+            let declared = (t.storage.elem_offset as u64).saturating_add(t.storage.numel as u64).saturating_mul(elem);
+            let bytes = file.storage(key, declared).map_err(|e| format!("tensor {name}: {e}"))?;
             cache.insert(key.clone(), bytes);
         }
         let data = materialize(&name, &t, &cache[key], file.big_endian, max_bytes)?;

@@ -10,7 +10,8 @@ use std::rc::Rc;
 use zip::ZipArchive;
 
 use super::pickle::{storage_dtype, unpickle, StorageRef, Value};
-use super::DType;
+use super::{DType, MAX_ENTRY_BYTES};
+use crate::files::format_bytes;
 
 pub struct TorchFile<'a> {
     pub root: Value,
@@ -28,7 +29,9 @@ enum Storages<'a> {
 
 impl<'a> TorchFile<'a> {
     /// The bytes of storage `key`, whole (views are applied by the caller).
-    pub fn storage(&mut self, key: &str) -> Result<Cow<'a, [u8]>, String> {
+    /// `declared` is the storage's size in bytes as the pickle gives it: a
+    /// compressed entry is never inflated past it (nor past MAX_ENTRY_BYTES).
+    pub fn storage(&mut self, key: &str, declared: u64) -> Result<Cow<'a, [u8]>, String> {
         match &mut self.storages {
             Storages::Legacy(map) => {
                 map.get(key).map(|b| Cow::Borrowed(*b)).ok_or_else(|| format!("storage {key} is not in the file"))
@@ -46,12 +49,35 @@ impl<'a> TorchFile<'a> {
                     }
                     return Err(format!("storage {name} reaches past the end of the file"));
                 }
-                let mut out = Vec::with_capacity((entry.size() as usize).min(1 << 30));
-                entry.read_to_end(&mut out).map_err(|e| format!("storage {name}: {e}"))?;
+                if declared > MAX_ENTRY_BYTES {
+                    return Err(format!(
+                        "storage {name} declares {}, over the limit of {} per entry",
+                        format_bytes(declared),
+                        format_bytes(MAX_ENTRY_BYTES)
+                    ));
+                }
+                let out = read_bounded(&mut entry, &name, declared)?;
                 Ok(Cow::Owned(out))
             }
         }
     }
+}
+
+/// Inflates a zip entry, refusing one that holds more than `limit` bytes
+/// (whatever its header claims) before it can fill memory.
+fn read_bounded(entry: &mut zip::read::ZipFile<'_>, name: &str, limit: u64) -> Result<Vec<u8>, String> {
+    let inflates_past = || {
+        format!("{name} inflates past {}, more than it declares (a zip bomb?): refused", format_bytes(limit))
+    };
+    if entry.size() > limit {
+        return Err(inflates_past());
+    }
+    let mut out = Vec::with_capacity(entry.size() as usize);
+    entry.take(limit.saturating_add(1)).read_to_end(&mut out).map_err(|e| format!("{name}: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(inflates_past());
+    }
+    Ok(out)
 }
 
 pub fn read_zip(bytes: &[u8]) -> Result<TorchFile<'_>, String> {
@@ -65,9 +91,10 @@ pub fn read_zip(bytes: &[u8]) -> Result<TorchFile<'_>, String> {
     let prefix = pkl[..pkl.len() - "data.pkl".len()].to_string();
     let pickle = read_entry(&mut archive, &pkl)?;
     let big_endian = match archive.by_name(&format!("{prefix}byteorder")) {
-        Ok(mut entry) => {
+        Ok(entry) => {
             let mut s = String::new();
-            entry.read_to_string(&mut s).map_err(|e| format!("{prefix}byteorder: {e}"))?;
+            // "little" or "big": a longer entry is not a byte order.
+            entry.take(64).read_to_string(&mut s).map_err(|e| format!("{prefix}byteorder: {e}"))?;
             match s.trim() {
                 "little" => false,
                 "big" => true,
@@ -87,9 +114,7 @@ pub fn read_zip(bytes: &[u8]) -> Result<TorchFile<'_>, String> {
 
 fn read_entry(archive: &mut ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Vec<u8>, String> {
     let mut entry = archive.by_name(name).map_err(|e| format!("{name}: {e}"))?;
-    let mut out = Vec::new();
-    entry.read_to_end(&mut out).map_err(|e| format!("{name}: {e}"))?;
-    Ok(out)
+    read_bounded(&mut entry, name, MAX_ENTRY_BYTES)
 }
 
 /// `('storage', storage_type, key, location, numel)`.
