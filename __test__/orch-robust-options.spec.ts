@@ -3,7 +3,8 @@ import test from 'ava'
 import { resolveConfig } from '../ts/config/index.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../ts/native/binding.ts'
 import { setBinding } from '../ts/native/index.ts'
-import { boundNoisy, coDivide } from '../ts/train/co-division.ts'
+import { boundNoisy, coDivide, KEEP_LABEL, relabelAgreed, stepTargets } from '../ts/train/co-division.ts'
+import { readPartition } from '../ts/train/run-dir.ts'
 import { lambdaAt } from '../ts/train/schedule.ts'
 import { resumeTrain, train } from '../ts/train/train.ts'
 import { FakeBinding, type FakeBindingOptions } from './fake-binding.ts'
@@ -25,6 +26,7 @@ test('the paper preset spells out the reference for every option that deviates f
   t.is(paper.man.subsetPasses, 'separate')
   t.is(paper.man.lambdaRamp, 'run')
   t.is(paper.man.noisyBound, 'none')
+  t.is(paper.man.relabel, 'none')
   t.is(paper.train.warmupEnd, 'fixed')
   t.is(paper.train.warmup, 10)
   // A user's own settings still win over the preset.
@@ -181,4 +183,77 @@ test.serial("noisyBound 'first' keeps later co-divisions from holding more noisy
   t.true(unbounded.at(-1)! > noisy[0]!, `${unbounded.join(',')} against ${noisy[0]}`)
   // The bound needs the ensemble's probabilities.
   t.true(fake.calls.filter((c) => c.method === 'predict' && c.detail?.view === 'weak').every((c) => c.detail!.withProbs === true))
+})
+
+test('relabelAgreed relabels exactly the noisy samples both networks put in one class; stepTargets trains them as clean', (t) => {
+  const labels = Int32Array.of(0, 1, 2, 0, 1)
+  const pred1 = Int32Array.of(1, 1, 0, 2, 2)
+  const pred2 = Int32Array.of(1, 1, 1, 2, 1)
+  const { codes } = coDivide(pred1, pred2, labels)
+  t.deepEqual(Array.from(codes), [PARTITION_NOISY, PARTITION_CLEAN, PARTITION_NOISY, PARTITION_NOISY, PARTITION_AMBIGUOUS])
+  const relabels = relabelAgreed(codes, pred1, pred2)
+  // Sample 2 is noisy but the networks disagree (0 against 1): it stays noisy.
+  t.deepEqual(Array.from(relabels), [1, KEEP_LABEL, KEEP_LABEL, 2, KEEP_LABEL])
+  const targets = stepTargets(labels, codes, relabels)
+  t.deepEqual(Array.from(targets.labels), [1, 1, 2, 2, 1])
+  t.deepEqual(Array.from(targets.codes), [PARTITION_CLEAN, PARTITION_CLEAN, PARTITION_NOISY, PARTITION_CLEAN, PARTITION_AMBIGUOUS])
+  // The inputs are left as they were; without relabels the targets are the inputs.
+  t.deepEqual(Array.from(labels), [0, 1, 2, 0, 1])
+  t.is(stepTargets(labels, codes, null).labels, labels)
+})
+
+test.serial("relabel 'agreed' trains a co-division epoch's agreed noisy samples as clean samples of the agreed class, and the partition file keeps them noisy", async (t) => {
+  const index = makeIndex({ train: 48, test: 8 })
+  const config = (out: string, relabel: 'none' | 'agreed') =>
+    tinyConfig(out, { train: { epochs: 2, warmup: 1, batchSize: 8 }, man: { relabel } })
+  const runs = []
+  for (const relabel of ['none', 'agreed'] as const) {
+    const fake = install({ skill: [0.5, 0.5] })
+    const dir = await tempDir(t)
+    await train(config(dir, relabel), { dataset: index })
+    runs.push({ steps: fake.steps.filter((s) => s.epoch === 2), partition: await readPartition(dir, 2) })
+    setBinding(undefined)
+  }
+  const [plain, relabelled] = runs as [(typeof runs)[0], (typeof runs)[0]]
+  // The first co-division comes from the same warm-up, so both runs divide alike.
+  t.deepEqual(Array.from(relabelled.partition.codes), Array.from(plain.partition.codes))
+  t.is(plain.partition.relabels, null)
+  const relabels = relabelled.partition.relabels!
+  const changed = Array.from(relabels).filter((l) => l !== KEEP_LABEL).length
+  t.true(changed > 0 && changed < plain.partition.counts.noisy, `${changed} of ${plain.partition.counts.noisy} noisy`)
+  // Step by step, the runs differ exactly at relabelled samples: noisy with the given label against clean with a new one.
+  let differing = 0
+  t.is(relabelled.steps.length, plain.steps.length)
+  plain.steps.forEach((step, k) => {
+    const other = relabelled.steps[k]!
+    t.deepEqual(other.indices, step.indices)
+    step.indices.forEach((_, i) => {
+      if (other.codes![i] === step.codes![i]) return t.is(other.labels[i], step.labels[i])
+      differing++
+      t.is(step.codes![i], PARTITION_NOISY)
+      t.is(other.codes![i], PARTITION_CLEAN)
+      t.not(other.labels[i], step.labels[i])
+    })
+  })
+  t.is(differing, changed)
+})
+
+test.serial("a run resumed inside a relabelled co-division epoch trains it as an uninterrupted run does", async (t) => {
+  const index = makeIndex({ train: 48, test: 8 })
+  const config = (out: string) => tinyConfig(out, { train: { epochs: 3, warmup: 1, batchSize: 8 }, man: { relabel: 'agreed' } })
+  const stepsOf = (fake: FakeBinding) => fake.steps.filter((s) => s.epoch === 2).map((s) => [s.indices, s.labels, s.codes])
+  const whole = install({ skill: [0.5, 0.5] })
+  await train(config(await tempDir(t)), { dataset: index })
+  const expected = stepsOf(whole)
+  setBinding(undefined)
+
+  const first = install({ skill: [0.5, 0.5] })
+  const dir = await tempDir(t)
+  const stopped = await train(config(dir), { dataset: index, onBatch: (b) => (b.epoch === 2 && b.batch === 3 ? 'stop' : undefined) })
+  t.true(stopped.stopped)
+  const before = stepsOf(first)
+  setBinding(undefined)
+  const second = install({ skill: [0.5, 0.5] })
+  await resumeTrain(dir, { dataset: index })
+  t.deepEqual([...before, ...stepsOf(second)], expected)
 })

@@ -133,6 +133,12 @@ export const manSchema = z
       .describe(
         "'first': no co-division after the first holds more noisy samples than the first did; the excess (given label most likely) become ambiguous",
       ),
+    relabel: z
+      .enum(['none', 'agreed'])
+      .default('none')
+      .describe(
+        "'agreed': a noisy sample whose class both networks agree on trains as clean with that class for the epoch (its partition code stays noisy); 'none' as the reference",
+      ),
   })
   .prefault({})
 

@@ -15,6 +15,39 @@ export interface CoDivision {
   noisy: number
 }
 
+/** No relabel for a sample (`relabelAgreed`). */
+export const KEEP_LABEL = -1
+
+/**
+ * `man.relabel: 'agreed'`: for each noisy sample on whose class both
+ * networks agree (a class other than its given label, since it is noisy),
+ * that class; KEEP_LABEL for every other sample.
+ */
+export function relabelAgreed(codes: Uint8Array, pred1: Int32Array, pred2: Int32Array): Int32Array {
+  const out = new Int32Array(codes.length).fill(KEEP_LABEL)
+  for (let i = 0; i < codes.length; i++) {
+    if (codes[i] === PARTITION_NOISY && pred1[i] === pred2[i]) out[i] = pred1[i]!
+  }
+  return out
+}
+
+/**
+ * What a co-division epoch's steps train on: the given labels and partition
+ * codes, with each relabelled sample (not KEEP_LABEL) a clean sample of its
+ * new class.
+ */
+export function stepTargets(labels: Int32Array, codes: Uint8Array, relabels: Int32Array | null): { labels: Int32Array; codes: Uint8Array } {
+  if (relabels === null) return { labels, codes }
+  const out = { labels: Int32Array.from(labels), codes: Uint8Array.from(codes) }
+  for (let i = 0; i < relabels.length; i++) {
+    if (relabels[i] !== KEEP_LABEL) {
+      out.labels[i] = relabels[i]!
+      out.codes[i] = PARTITION_CLEAN
+    }
+  }
+  return out
+}
+
 /** Indexed by how many of the two networks predicted the given label. */
 const CODE_BY_HITS = Uint8Array.of(PARTITION_NOISY, PARTITION_AMBIGUOUS, PARTITION_CLEAN)
 

@@ -9,7 +9,7 @@ import { callNative, callNativeSync, ManError } from '../errors.ts'
 import type { BindingDataset, BindingPrediction, BindingTrainer } from '../native/binding.ts'
 import type { EpochProgress } from './checkpoint.ts'
 import type { CheckpointSaver, Position } from './checkpoint-saver.ts'
-import { boundNoisy, coDivide } from './co-division.ts'
+import { boundNoisy, coDivide, relabelAgreed, stepTargets } from './co-division.ts'
 import type { DataPlan } from './data-plan.ts'
 import { addStep, batchInfo, emptyProgress, type EpochSettings } from './epoch-progress.ts'
 import { epochOrder, orderedSamples, type OrderedSamples } from './epoch-order.ts'
@@ -128,6 +128,12 @@ export interface TrainedEpoch {
   partition: PartitionCounts | null
 }
 
+/** A co-division epoch's division, and the classes relabelled samples train as (`man.relabel`). */
+interface EpochDivision {
+  counts: PartitionCounts
+  relabels: Int32Array | null
+}
+
 /**
  * Divides the training set with both networks' predictions and writes the
  * partition, or (resuming inside the epoch) reads back the one the epoch was
@@ -139,7 +145,7 @@ async function epochPartition(
   startBatch: number,
   progress: EpochProgress,
   decided: BindingPrediction | null,
-): Promise<PartitionCounts> {
+): Promise<EpochDivision> {
   const { plan, config, saver } = ctx
   const nTrain = plan.trainMembers.length
   if (startBatch === 0) {
@@ -150,17 +156,21 @@ async function epochPartition(
     if (config.man.noisyBound === 'first' && first != null) {
       division = boundNoisy(division, plan.trainLabels, prediction.probs!, plan.classNames.length, first.noisy)
     }
-    const partition = { clean: division.clean, ambiguous: division.ambiguous, noisy: division.noisy }
-    await writePartition(saver.runDir, epoch, ctx.codes, partition)
+    const counts = { clean: division.clean, ambiguous: division.ambiguous, noisy: division.noisy }
+    const relabels = config.man.relabel === 'agreed' ? relabelAgreed(ctx.codes, prediction.pred1, prediction.pred2) : null
+    await writePartition(saver.runDir, epoch, ctx.codes, counts, relabels)
     progress.coDivisionMs += performance.now() - t0
-    return partition
+    return { counts, relabels }
   }
   const saved = await readPartition(saver.runDir, epoch)
   if (saved.codes.length !== nTrain) {
     throw new ManError('ERR_MAN_RUN_DIR', `${saver.runDir}: partition of epoch ${epoch} has ${saved.codes.length} samples, expected ${nTrain}`)
   }
+  if ((config.man.relabel === 'agreed') !== (saved.relabels !== null)) {
+    throw new ManError('ERR_MAN_RUN_DIR', `${saver.runDir}: partition of epoch ${epoch} ${saved.relabels === null ? 'lacks' : 'has'} relabels, but man.relabel is '${config.man.relabel}'`)
+  }
   ctx.codes.set(saved.codes)
-  return saved.counts
+  return { counts: saved.counts, relabels: saved.relabels }
 }
 
 /**
@@ -215,14 +225,15 @@ export async function trainOneEpoch(
   await saver.stopIfAborted(here(startBatch))
 
   callNativeSync(() => trainer.setLr(settings.lr))
-  const partition = phase === 'co-division' ? await epochPartition(ctx, epoch, startBatch, progress, epochPlan.prediction) : null
+  const division = phase === 'co-division' ? await epochPartition(ctx, epoch, startBatch, progress, epochPlan.prediction) : null
+  const targets = division === null ? null : stepTargets(plan.trainLabels, ctx.codes, division.relabels)
 
   const nTrain = plan.trainMembers.length
   const order = epochOrder(nTrain, config.train.batchSize, config.train.seed, epoch, config.train.sampler === 'balanced' ? plan.trainLabels : undefined)
   // The epoch's samples in visiting order, gathered once: each batch is then
   // a view (no per-sample work between steps), and the next batch can be
   // announced to the addon, which builds its views while the step trains.
-  const ordered = orderedSamples(order.order, plan.trainMembers, plan.trainLabels, phase === 'co-division' ? ctx.codes : null)
+  const ordered = orderedSamples(order.order, plan.trainMembers, targets?.labels ?? plan.trainLabels, targets?.codes ?? null)
   // λ is set exactly in co-division epochs, whose batches carry partition codes.
   const weights =
     settings.lambda === null
@@ -254,5 +265,5 @@ export async function trainOneEpoch(
     }
     await saver.stopIfAborted(here(b + 1))
   }
-  return { progress, partition }
+  return { progress, partition: division?.counts ?? null }
 }
