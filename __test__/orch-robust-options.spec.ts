@@ -115,7 +115,7 @@ test.serial("warmupEnd 'plateau' ends warm-up once agreement with the given labe
   const fake = install({ skillAt: learnsThenLevels })
   const dir = await tempDir(t)
   const result = await train(
-    tinyConfig(dir, { train: { epochs: 8, warmup: 6, warmupEnd: 'plateau', warmupMin: 1, warmupPlateau: 0.1, batchSize: 8 } }),
+    tinyConfig(dir, { train: { epochs: 8, warmup: 6, warmupEnd: 'plateau', warmupMin: 1, warmupPlateau: 0.1, batchSize: 8 }, man: { coDivisionView: 'weak' } }),
     { dataset: makeIndex({ train: 240, test: 8 }) },
   )
   // Agreement is measured before epochs 2, 3 and 4 (skill 0.6, 0.9, 0.9): flat before epoch 4.
@@ -165,7 +165,7 @@ test.serial("noisyBound 'first' keeps later co-divisions from holding more noisy
   const fake = install({ skillAt: (e) => [Math.max(0.05, 0.9 - 0.2 * e), Math.max(0.05, 0.85 - 0.2 * e)] })
   const dir = await tempDir(t)
   const index = makeIndex({ train: 120, test: 8 })
-  const result = await train(tinyConfig(dir, { train: { epochs: 5, warmup: 1, batchSize: 8 }, man: { noisyBound: 'first' } }), {
+  const result = await train(tinyConfig(dir, { train: { epochs: 5, warmup: 1, batchSize: 8 }, man: { noisyBound: 'first', coDivisionView: 'weak' } }), {
     dataset: index,
   })
   const noisy = result.history.filter((h) => h.partition !== null).map((h) => h.partition!.noisy)

@@ -45,14 +45,6 @@ const crossChecks: CrossCheck[] = [
     check: (c) => (c.train.warmup > c.train.epochs ? `must be at most train.epochs (${c.train.epochs})` : undefined),
   },
   {
-    path: ['train', 'warmupMin'],
-    reads: [['train', 'warmupMin'], ['train', 'warmup'], ['train', 'warmupEnd']],
-    check: (c) =>
-      c.train.warmupEnd === 'plateau' && c.train.warmupMin > c.train.warmup
-        ? `must be at most train.warmup (${c.train.warmup}) when train.warmupEnd is 'plateau'`
-        : undefined,
-  },
-  {
     path: ['noise', 'file'],
     reads: [['noise', 'file'], ['noise', 'rate']],
     check: (c) =>

@@ -72,11 +72,11 @@ export const trainSchema = z
       .describe("warm-up epochs (cross-entropy only) before co-division starts; with warmupEnd 'plateau', the most"),
     warmupEnd: z
       .enum(['fixed', 'plateau'])
-      .default('fixed')
+      .default('plateau')
       .describe(
         "'fixed': warm up for train.warmup epochs (the reference); 'plateau': stop once the networks' agreement with the given training labels gains less than warmupPlateau in an epoch (at least warmupMin epochs, at most train.warmup)",
       ),
-    warmupMin: nonNegativeInt().default(2).describe("with warmupEnd 'plateau': warm-up epochs before agreement is measured"),
+    warmupMin: nonNegativeInt().default(2).describe("with warmupEnd 'plateau': warm-up epochs before agreement is measured (train.warmup still caps warm-up)"),
     warmupPlateau: z
       .number()
       .min(0)
@@ -109,27 +109,27 @@ export const manSchema = z
     gamma: z.number().min(0).default(1).describe('γ, weight of the noisy-subset loss'),
     coDivisionView: z
       .enum(['weak', 'test'])
-      .default('weak')
+      .default('test')
       .describe("views co-division predicts on: 'weak' as the reference code, 'test' as the fix"),
     consistencyGradient: z
       .enum(['both', 'strong'])
-      .default('both')
+      .default('strong')
       .describe(
         "views of a noisy sample the consistency loss trains: 'both' as the reference, 'strong' (the weak view's prediction is a fixed target)",
       ),
     subsetPasses: z
       .enum(['separate', 'joint'])
-      .default('separate')
+      .default('joint')
       .describe(
         "forward passes of a co-division step: 'separate' (one per subset, BatchNorm statistics from each subset, as the reference) or 'joint' (one per network over the whole batch and the noisy samples' strong views)",
       ),
     lambdaRamp: z
       .enum(['run', 'co-division'])
-      .default('run')
+      .default('co-division')
       .describe("what λ's ramp spans: 'run' (from epoch 1, as the reference) or 'co-division' (from the first co-division epoch)"),
     noisyBound: z
       .enum(['none', 'first'])
-      .default('none')
+      .default('first')
       .describe(
         "'first': no co-division after the first holds more noisy samples than the first did; the excess (given label most likely) become ambiguous",
       ),
