@@ -20,8 +20,8 @@
  *
  *   node --import=tsx scripts/bench-noise.ts [--regimes scratch,pretrained]
  *     [--rates 0.2,0.4] [--seeds 1,2] [--variant NAME=JSON ...] [--only NAME,...]
- *     [--epochs 12] [--image-size 32] [--batch-size 32] [--threads 0]
- *     [--train 2000] [--test 1000] [--out FILE.json] [--also FILE.json ...] [--per-epoch]
+ *     [--epochs 12] [--image-size 32] [--batch-size 32] [--threads 1]
+ *     [--train 1000] [--test 1000] [--out FILE.json] [--also FILE.json ...] [--per-epoch]
  *
  * Results go to --out (default .cache/bench-noise/results.json) after every
  * run; a run already there is not repeated, so an interrupted bench resumes.
@@ -51,8 +51,8 @@ const { values: flags } = parseArgs({
     epochs: { type: 'string', default: '12' },
     'image-size': { type: 'string', default: '32' },
     'batch-size': { type: 'string', default: '32' },
-    threads: { type: 'string', default: '0' },
-    train: { type: 'string', default: '2000' },
+    threads: { type: 'string', default: '1' },
+    train: { type: 'string', default: '1000' },
     test: { type: 'string', default: '1000' },
     out: { type: 'string', default: path.join(ROOT, '.cache', 'bench-noise', 'results.json') },
     'per-epoch': { type: 'boolean', default: false },
