@@ -9,6 +9,18 @@ export interface BindingLossWeights {
   omega: number
   /** γ: weight of the noisy subset's consistency loss Ln. */
   gamma: number
+  /**
+   * false: both views of a noisy sample receive gradient (the reference);
+   * true: only the strong view does, towards the weak view's prediction
+   * (docs/method.md, `man.consistencyGradient`).
+   */
+  detachWeak: boolean
+  /**
+   * false: a forward pass per subset, BatchNorm statistics from each
+   * subset (the reference); true: one pass per network over the whole
+   * batch and the noisy samples' strong views (`man.subsetPasses`).
+   */
+  joint: boolean
 }
 
 /** What one training step did. */

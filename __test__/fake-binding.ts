@@ -60,6 +60,8 @@ export interface FakeBindingOptions {
   classOf?: (name: string) => number | undefined
   /** Probability that f1 and f2 predict the true class, when known. */
   skill?: [number, number]
+  /** Per epoch, overrides `skill` (networks that learn, or stop learning, as epochs pass). */
+  skillAt?: (epoch: number) => [number, number]
   /** Names that scan() reports as undecodable. */
   failing?: (name: string) => boolean
   /** What the weights file given to loadPretrained holds (it is never read). */
@@ -89,6 +91,10 @@ export interface FakeStep {
   lambda: number | null
   omega: number | null
   gamma: number | null
+  /** Co-division steps: whether the consistency term's weak view was a fixed target. */
+  detachWeak: boolean | null
+  /** Co-division steps: one forward pass per network over the whole batch. */
+  joint: boolean | null
   lr: number
   /** The batch announced as next (prepared ahead by the real addon); null when none was. */
   next: { indices: number[]; codes: number[] | null } | null
@@ -210,7 +216,7 @@ export class FakeTrainer implements BindingTrainer {
     const k = this.options.numClasses
     const h = mix(mix(this.state.weights, epoch), mix(VIEW_CODE[view] * 2 + net, ds.nameHashes[index]!))
     const truth = this.fake.options.classOf?.(ds.names[index]!)
-    const skill = this.fake.options.skill ?? [0.6, 0.5]
+    const skill = this.fake.options.skillAt?.(epoch) ?? this.fake.options.skill ?? [0.6, 0.5]
     if (truth !== undefined && (h % 1000) / 1000 < skill[net]!) return truth
     return mix(h, 77) % k
   }
@@ -242,6 +248,8 @@ export class FakeTrainer implements BindingTrainer {
       lambda,
       omega: weights?.omega ?? null,
       gamma: weights?.gamma ?? null,
+      detachWeak: weights?.detachWeak ?? null,
+      joint: weights?.joint ?? null,
       lr: this.state.lr,
       next: next == null ? null : { indices: Array.from(next.indices), codes: next.codes == null ? null : Array.from(next.codes) },
     })

@@ -13,7 +13,7 @@ import { resumeTrain, train } from '../ts/train/train.ts'
 import type { FakeCall } from './fake-binding.ts'
 import { FakeBinding } from './fake-binding.ts'
 import { resnet18StateDictNames } from './helpers/resnet18-names.ts'
-import { classOfName, makeIndex, readJsonLines, tempDir, tinyConfig, withoutTimings } from './helpers/orch.ts'
+import { classOfName, makeIndex, readJsonLines, REFERENCE_LOOP, tempDir, tinyConfig, withoutTimings } from './helpers/orch.ts'
 
 // One binding is installed process-wide, so these specs run one at a time.
 test.afterEach.always(() => setBinding(undefined))
@@ -45,7 +45,7 @@ test.serial('a MAN run: warm-up steps, then co-division with λ, ω, γ; lr per 
   const fake = install()
   const dir = await tempDir(t)
   const index = makeIndex({ train: 22, test: 9 })
-  const result = await train(tinyConfig(dir), { dataset: index })
+  const result = await train(tinyConfig(dir, REFERENCE_LOOP), { dataset: index })
 
   t.is(result.runDir, path.resolve(dir))
   t.false(result.stopped)
@@ -330,7 +330,7 @@ test.serial('a validation split is carved from training, never trained on, and s
   const fake = install()
   const dir = await tempDir(t)
   const index = makeIndex({ train: 20, test: 6 })
-  const result = await train(tinyConfig(dir, { data: { validationSplit: 0.25 } }), { dataset: index })
+  const result = await train(tinyConfig(dir, { ...REFERENCE_LOOP, data: { validationSplit: 0.25 } }), { dataset: index })
   const trained = new Set(fake.steps.flatMap((s) => s.indices))
   t.is(trained.size, 15)
   // Test views of the training dataset: the validation split each epoch, then the training set once at the end (train-final.json).

@@ -58,6 +58,12 @@ export function withoutTimings(history: EpochSummary[]): Array<Omit<EpochSummary
 }
 
 /** A tiny configuration for fast specs. */
+/** The reference's loop (the `paper` preset's choices) for specs of its exact behaviour. */
+export const REFERENCE_LOOP = {
+  train: { warmupEnd: 'fixed' },
+  man: { coDivisionView: 'weak', consistencyGradient: 'both', subsetPasses: 'separate', lambdaRamp: 'run', noisyBound: 'none', relabel: 'none' },
+}
+
 export function tinyConfig(out: string, overrides: Record<string, unknown> = {}) {
   const base = {
     out,

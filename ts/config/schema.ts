@@ -67,7 +67,22 @@ export const modelSchema = z
 export const trainSchema = z
   .strictObject({
     epochs: positiveInt().default(100).describe('training epochs'),
-    warmup: nonNegativeInt().default(10).describe('warm-up epochs (cross-entropy only) before co-division starts'),
+    warmup: nonNegativeInt()
+      .default(10)
+      .describe("warm-up epochs (cross-entropy only) before co-division starts; with warmupEnd 'plateau', the most"),
+    warmupEnd: z
+      .enum(['fixed', 'plateau'])
+      .default('plateau')
+      .describe(
+        "'fixed': warm up for train.warmup epochs (the reference); 'plateau': stop once the networks' agreement with the given training labels gains less than warmupPlateau in an epoch (at least warmupMin epochs, at most train.warmup)",
+      ),
+    warmupMin: nonNegativeInt().default(2).describe("with warmupEnd 'plateau': warm-up epochs before agreement is measured (train.warmup still caps warm-up)"),
+    warmupPlateau: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.01)
+      .describe("with warmupEnd 'plateau': the gain in agreement per epoch below which warm-up ends"),
     // BatchNorm cannot train on a single sample.
     batchSize: z.number().int().min(2).default(128).describe('training batch size'),
     imageSize: z.number().int().min(16).max(1024).default(224).describe('input height and width in pixels'),
@@ -94,8 +109,36 @@ export const manSchema = z
     gamma: z.number().min(0).default(1).describe('γ, weight of the noisy-subset loss'),
     coDivisionView: z
       .enum(['weak', 'test'])
-      .default('weak')
+      .default('test')
       .describe("views co-division predicts on: 'weak' as the reference code, 'test' as the fix"),
+    consistencyGradient: z
+      .enum(['both', 'strong'])
+      .default('strong')
+      .describe(
+        "views of a noisy sample the consistency loss trains: 'both' as the reference, 'strong' (the weak view's prediction is a fixed target)",
+      ),
+    subsetPasses: z
+      .enum(['separate', 'joint'])
+      .default('joint')
+      .describe(
+        "forward passes of a co-division step: 'separate' (one per subset, BatchNorm statistics from each subset, as the reference) or 'joint' (one per network over the whole batch and the noisy samples' strong views)",
+      ),
+    lambdaRamp: z
+      .enum(['run', 'co-division'])
+      .default('co-division')
+      .describe("what λ's ramp spans: 'run' (from epoch 1, as the reference) or 'co-division' (from the first co-division epoch)"),
+    noisyBound: z
+      .enum(['none', 'first'])
+      .default('first')
+      .describe(
+        "'first': no co-division after the first holds more noisy samples than the first did; the excess (given label most likely) become ambiguous",
+      ),
+    relabel: z
+      .enum(['none', 'agreed'])
+      .default('none')
+      .describe(
+        "'agreed': a noisy sample whose class both networks agree on trains as clean with that class for the epoch (its partition code stays noisy); 'none' as the reference",
+      ),
   })
   .prefault({})
 

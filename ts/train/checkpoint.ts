@@ -26,6 +26,8 @@ export interface EpochProgress {
   computeMs: number
   /** Wall time spent on the epoch so far, across interruptions. */
   wallMs: number
+  /** The agreement measured before the epoch (EpochSummary.agreement), so that a resumed epoch keeps it. */
+  agreement?: number | null
 }
 
 export interface CheckpointMeta {

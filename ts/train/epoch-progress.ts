@@ -50,6 +50,8 @@ export interface EpochSettings {
   lr: number
   /** λe; null outside co-division epochs. */
   lambda: number | null
+  /** Agreement of the networks with the given labels before the epoch (EpochSummary.agreement). */
+  agreement: number | null
 }
 
 export function batchInfo(settings: EpochSettings, batch: number, batches: number, size: number, step: BindingStepResult): BatchInfo {
@@ -97,6 +99,7 @@ export function summariseEpoch(o: EpochOutcome): EpochSummary {
     samples: progress.samples,
     trainAccuracy1: progress.correct1 / n,
     trainAccuracy2: progress.correct2 / n,
+    agreement: settings.agreement,
     partition: o.partition,
     noiseDetection: o.noiseDetection,
     test: o.test,

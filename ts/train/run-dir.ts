@@ -157,6 +157,8 @@ export interface Partition {
   /** Training sample file names (relative to the dataset root where possible). */
   names: string[]
   counts: PartitionCounts
+  /** With `man.relabel: 'agreed'`: the class each training sample was trained as this epoch, -1 where its given label; else null. */
+  relabels: Int32Array | null
 }
 
 interface PartitionFile {
@@ -165,9 +167,11 @@ interface PartitionFile {
   counts: PartitionCounts
   /** base64 of one byte per sample: 0 clean, 1 ambiguous, 2 noisy. */
   codes: string
+  /** base64 of one little-endian int32 per sample (see Partition.relabels); absent when the run does not relabel. */
+  relabels?: string
 }
 
-function partitionFile(runDir: string, epoch: number): string {
+export function partitionPath(runDir: string, epoch: number): string {
   return path.join(runDir, PARTITIONS_DIR, `epoch-${String(epoch).padStart(3, '0')}.json`)
 }
 
@@ -176,14 +180,20 @@ export async function writePartitionNames(runDir: string, names: string[]): Prom
   await writeJsonAtomic(path.join(runDir, PARTITIONS_DIR, NAMES_FILE), { names })
 }
 
-export async function writePartition(runDir: string, epoch: number, codes: Uint8Array, counts: PartitionCounts): Promise<void> {
-  const body: PartitionFile = {
-    epoch,
-    size: codes.length,
-    counts,
-    codes: Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength).toString('base64'),
-  }
-  await writeJsonAtomic(partitionFile(runDir, epoch), body)
+function base64Of(a: Uint8Array | Int32Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
+}
+
+export async function writePartition(
+  runDir: string,
+  epoch: number,
+  codes: Uint8Array,
+  counts: PartitionCounts,
+  relabels: Int32Array | null = null,
+): Promise<void> {
+  const body: PartitionFile = { epoch, size: codes.length, counts, codes: base64Of(codes) }
+  if (relabels !== null) body.relabels = base64Of(relabels)
+  await writeJsonAtomic(partitionPath(runDir, epoch), body)
 }
 
 /** Reads the co-division of one epoch back from a run directory. */
@@ -194,7 +204,7 @@ export async function readPartition(runDir: string, epoch: number): Promise<Part
   if (!Number.isInteger(epoch) || epoch < 1) {
     throw new ManError('ERR_MAN_ARGUMENT', `readPartition: epoch must be an integer ≥ 1, got ${String(epoch)}`)
   }
-  const file = partitionFile(runDir, epoch)
+  const file = partitionPath(runDir, epoch)
   const body = await readJson<PartitionFile>(file)
   const { names } = await readJson<{ names: string[] }>(path.join(runDir, PARTITIONS_DIR, NAMES_FILE))
   const codes = new Uint8Array(Buffer.from(body.codes, 'base64'))
@@ -212,5 +222,16 @@ export async function readPartition(runDir: string, epoch: number): Promise<Part
     else if (c === PARTITION_NOISY) counted.noisy++
     else throw new ManError('ERR_MAN_RUN_DIR', `${file}: invalid partition code ${c} at sample ${i}`)
   }
-  return { epoch: body.epoch, codes, names, counts: counted }
+  return { epoch: body.epoch, codes, names, counts: counted, relabels: relabelsOf(file, body) }
+}
+
+function relabelsOf(file: string, body: PartitionFile): Int32Array | null {
+  if (body.relabels === undefined) return null
+  const bytes = Buffer.from(body.relabels, 'base64')
+  if (bytes.length !== 4 * body.size) {
+    throw new ManError('ERR_MAN_RUN_DIR', `${file}: relabels hold ${bytes.length} bytes for ${body.size} samples`)
+  }
+  const out = new Int32Array(body.size)
+  for (let i = 0; i < body.size; i++) out[i] = bytes.readInt32LE(4 * i)
+  return out
 }

@@ -18,7 +18,7 @@ import { summariseEpoch } from './epoch-progress.ts'
 import { checkTrainOptions } from './check-options.ts'
 import { setUpRun, type Run } from './run-setup.ts'
 import { CONFIG_FILE, readJson } from './run-dir.ts'
-import { epochSettings, isStop, trainOneEpoch, type EpochContext } from './train-one-epoch.ts'
+import { isStop, planEpoch, trainOneEpoch, type EpochContext } from './train-one-epoch.ts'
 import type { BestEpoch, EpochSummary, TrainOptions, TrainResult } from './types.ts'
 import { selection, validate } from './validate.ts'
 
@@ -53,8 +53,9 @@ function trainResult(saver: CheckpointSaver, config: TrainResult['config'], stop
 async function runEpoch(run: Run, ctx: EpochContext, start: Position): Promise<EpochSummary | null> {
   const segmentStart = performance.now()
   const { config, saver, plan } = ctx
-  const settings = epochSettings(config, start.epoch)
-  const trained = await trainOneEpoch(ctx, settings, start, segmentStart)
+  const epochPlan = await planEpoch(ctx, start)
+  const { settings } = epochPlan
+  const trained = await trainOneEpoch(ctx, epochPlan, start, segmentStart)
   if (trained === null) return null
   const evaluation = await validate(run.trainer, run.data, plan, config, settings.epoch, run.replicas)
   const chosen = selection(evaluation)

@@ -49,6 +49,12 @@ export interface EpochSummary {
   /** On the training views against the given labels. */
   trainAccuracy1: number
   trainAccuracy2: number
+  /**
+   * Mean over the two networks of the fraction of training samples whose given
+   * label they predict, measured before the epoch on the co-division view;
+   * null when no prediction pass ran before the epoch.
+   */
+  agreement: number | null
   /** Co-division of this epoch; null outside co-division epochs. */
   partition: PartitionCounts | null
   /** Scoring of the noisy subset against the known flips, when true labels are known. */

@@ -69,17 +69,18 @@ def co_divide(p1, p2, y):
 
 
 def codivision_loss(m1, m2, weak, strong, y, codes, lam, omega, gamma):
-    """L = Lc + omega*La + gamma*Ln with a forward pass per subset; per network
-    the order is clean, ambiguous, noisy weak, noisy strong (BatchNorm running
-    statistics depend on it). `strong` holds the noisy samples' strong views."""
+    """L = Lc + omega*La + gamma*Ln with a forward pass per subset, in the
+    authors' order (their partition_train): clean; noisy, per network weak then
+    strong; ambiguous. BatchNorm running statistics depend on the order.
+    `strong` holds the noisy samples' strong views."""
     clean, amb, noisy = codes == 0, codes == 1, codes == 2
     zero = torch.zeros((), device=weak.device)
     lc = 0.5 * (F.cross_entropy(m1(weak[clean]), y[clean]) + F.cross_entropy(m2(weak[clean]), y[clean])) if clean.any() else zero
-    la = mutual_loss(m1(weak[amb]), m2(weak[amb]), y[amb], lam) if amb.any() else zero
     if noisy.any():
         ln = 0.5 * (consistency_loss(m1(weak[noisy]), m1(strong)) + consistency_loss(m2(weak[noisy]), m2(strong)))
     else:
         ln = zero
+    la = mutual_loss(m1(weak[amb]), m2(weak[amb]), y[amb], lam) if amb.any() else zero
     return lc + omega * la + gamma * ln, lc, la, ln
 
 

@@ -285,11 +285,7 @@ fn run(a: Args) -> Result<serde_json::Value, String> {
     let labels: Vec<i32> = (0..batch as i32).map(|i| i % 7).collect();
     // 60% clean, 20% ambiguous, 20% noisy in every batch.
     let codes: Vec<u8> = (0..batch).map(|i| [0u8, 0, 0, 1, 2][i % 5]).collect();
-    let w = LossWeights {
-        lambda: 0.5,
-        omega: 0.6,
-        gamma: 1.0,
-    };
+    let w = LossWeights::new(0.5, 0.6, 1.0);
 
     let mut timed = |codiv: bool| -> Result<serde_json::Value, String> {
         eprintln!("gpu_check: {} steps", if codiv { "co-division" } else { "warm-up" });

@@ -24,7 +24,7 @@ fn dataset(n: usize) -> Dataset {
     Dataset::from_buffers(items, opts).unwrap()
 }
 
-const W: LossWeights = LossWeights { lambda: 0.5, omega: 0.6, gamma: 1.0 };
+const W: LossWeights = LossWeights::new(0.5, 0.6, 1.0);
 
 fn batch<'a>(epoch: u32, indices: &'a [u32], labels: &'a [i32], codes: Option<&'a [u8]>) -> Batch<'a> {
     Batch { epoch, indices, labels, codes }

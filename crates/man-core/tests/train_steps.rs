@@ -5,7 +5,7 @@ mod train_support;
 use man_core::train::LossWeights;
 use train_support::{assert_same_state, images, trainer};
 
-const W: LossWeights = LossWeights { lambda: 0.4, omega: 0.6, gamma: 1.0 };
+const W: LossWeights = LossWeights::new(0.4, 0.6, 1.0);
 
 fn rel_close(a: f64, b: f64) {
     assert!((a - b).abs() <= 1e-5 * b.abs().max(1e-6), "{a} != {b}");
@@ -61,6 +61,66 @@ fn mixed_batch_sums_the_weighted_terms() {
     assert_eq!((s.clean, s.ambiguous, s.noisy), (2, 2, 2));
     assert!(s.correct1 <= 6 && s.correct2 <= 6);
     assert_eq!(t.adam().step_count(), 1);
+}
+
+const JOINT: LossWeights = LossWeights { joint: true, ..W };
+
+#[test]
+fn a_joint_pass_over_one_subset_is_the_separate_pass() {
+    let weak = images(4, 32, 9.0);
+    let strong = images(4, 32, 10.0);
+    let labels = [0, 1, 2, 1];
+    for (codes, strong) in [([0u8; 4], None), ([1u8; 4], None)] {
+        let mut a = trainer(3, 5);
+        let mut b = trainer(3, 5);
+        let sa = a.codivision_step_tensors(&weak, strong, &labels, &codes, W).unwrap();
+        let sb = b.codivision_step_tensors(&weak, strong, &labels, &codes, JOINT).unwrap();
+        assert_eq!(sa, sb, "codes {codes:?}");
+        assert_same_state(&a, &b);
+    }
+    // Noisy samples: separate passes normalise weak and strong views apart, the joint pass together.
+    let mut a = trainer(3, 5);
+    let mut b = trainer(3, 5);
+    let sa = a.codivision_step_tensors(&weak, Some(&strong), &labels, &[2; 4], W).unwrap();
+    let sb = b.codivision_step_tensors(&weak, Some(&strong), &labels, &[2; 4], JOINT).unwrap();
+    assert!(sa.loss_noisy > 0.0 && sb.loss_noisy > 0.0);
+    assert_ne!(sa.loss_noisy, sb.loss_noisy);
+}
+
+#[test]
+fn a_joint_step_sums_the_weighted_terms_with_whole_batch_statistics() {
+    let codes = [0, 0, 1, 1, 2, 2];
+    let weak = images(6, 32, 3.0);
+    let strong = images(2, 32, 4.0);
+    let labels = [0, 1, 2, 0, 1, 2];
+    let mut separate = trainer(3, 2);
+    let mut joint = trainer(3, 2);
+    let s = separate.codivision_step_tensors(&weak, Some(&strong), &labels, &codes, W).unwrap();
+    let j = joint.codivision_step_tensors(&weak, Some(&strong), &labels, &codes, JOINT).unwrap();
+    assert!(j.loss_clean > 0.0 && j.loss_ambiguous > 0.0 && j.loss_noisy > 0.0);
+    rel_close(j.loss, j.loss_clean + W.omega * j.loss_ambiguous + W.gamma * j.loss_noisy);
+    assert_eq!((j.clean, j.ambiguous, j.noisy), (2, 2, 2));
+    assert_eq!(joint.adam().step_count(), 1);
+    // Each subset normalised by its own statistics, or by the batch's: other losses.
+    assert_ne!(s.loss_clean, j.loss_clean);
+    assert_ne!(s.loss_ambiguous, j.loss_ambiguous);
+}
+
+#[test]
+fn a_detached_weak_target_keeps_the_loss_and_changes_the_update() {
+    let weak = images(4, 32, 11.0);
+    let strong = images(4, 32, 12.0);
+    let labels = [0, 1, 2, 1];
+    for base in [W, JOINT] {
+        let detached = LossWeights { detach_weak: true, ..base };
+        let mut a = trainer(3, 6);
+        let mut b = trainer(3, 6);
+        let sa = a.codivision_step_tensors(&weak, Some(&strong), &labels, &[2; 4], base).unwrap();
+        let sb = b.codivision_step_tensors(&weak, Some(&strong), &labels, &[2; 4], detached).unwrap();
+        assert_eq!(sa.loss, sb.loss, "joint: {}", base.joint);
+        let (va, vb) = (train_support::state(&a), train_support::state(&b));
+        assert!(va.iter().zip(&vb).any(|((_, x), (_, y))| x != y), "joint: {}: same update", base.joint);
+    }
 }
 
 #[test]

@@ -124,6 +124,7 @@ fn checked_weights(w: LossWeights) -> Result<LossWeights> {
         lambda: args::finite("lambda", w.lambda)?,
         omega: args::finite("omega", w.omega)?,
         gamma: args::finite("gamma", w.gamma)?,
+        ..w
     })
 }
 

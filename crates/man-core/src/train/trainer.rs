@@ -42,6 +42,21 @@ pub struct LossWeights {
     pub omega: f64,
     /// γ: weight of the noisy subset's consistency loss Ln.
     pub gamma: f64,
+    /// false: both views of a noisy sample receive gradient (the reference);
+    /// true: only the strong view does, towards the weak view's prediction
+    /// (docs/method.md, `man.consistencyGradient`).
+    pub detach_weak: bool,
+    /// false: a forward pass per subset, BatchNorm statistics from each
+    /// subset (the reference); true: one pass per network over the whole
+    /// batch and the noisy samples' strong views (`man.subsetPasses`).
+    pub joint: bool,
+}
+
+impl LossWeights {
+    /// The reference's step: gradient through both views, a pass per subset.
+    pub const fn new(lambda: f64, omega: f64, gamma: f64) -> Self {
+        LossWeights { lambda, omega, gamma, detach_weak: false, joint: false }
+    }
 }
 
 /// What one training step did.
@@ -169,6 +184,36 @@ pub(crate) fn net_prefix(k: usize) -> String {
 /// Samples whose argmax is the label, as a device scalar.
 fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     Ok(logits.f_argmax(1, false)?.f_eq_tensor(labels)?.f_sum(Kind::Int64)?)
+}
+
+/// Lc = ½(CE(l1, y) + CE(l2, y)), added to the step's total.
+fn clean_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, pending: &mut Pending) -> Result<()> {
+    let loss = losses::cross_entropy(l1, ys)?.f_add(&losses::cross_entropy(l2, ys)?)?.f_mul_scalar(0.5)?;
+    pending.correct((count_correct(l1, ys)?, count_correct(l2, ys)?))?;
+    pending.clean = Some(loss.shallow_clone());
+    add_to(&mut pending.loss, loss)
+}
+
+/// La (mutual learning), added to the total with weight ω.
+fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
+    let la = losses::mutual(l1, l2, ys, w.lambda)?;
+    pending.correct((count_correct(l1, ys)?, count_correct(l2, ys)?))?;
+    add_to(&mut pending.loss, la.f_mul_scalar(w.omega)?)?;
+    pending.ambiguous = Some(la);
+    Ok(())
+}
+
+/// Ln = ½(MSE(softmax w1, softmax s1) + MSE(softmax w2, softmax s2)), added
+/// with weight γ; the weak logits are detached here when the weights say so.
+fn noisy_terms(weak: [&Tensor; 2], strong: [&Tensor; 2], ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
+    let target = |t: &Tensor| if w.detach_weak { t.f_detach() } else { Ok(t.shallow_clone()) };
+    let ln = losses::consistency(&target(weak[0])?, strong[0])?
+        .f_add(&losses::consistency(&target(weak[1])?, strong[1])?)?
+        .f_mul_scalar(0.5)?;
+    pending.correct((count_correct(weak[0], ys)?, count_correct(weak[1], ys)?))?;
+    add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma)?)?;
+    pending.noisy = Some(ln);
+    Ok(())
 }
 
 impl Trainer {
@@ -314,10 +359,7 @@ impl Trainer {
         }
         let l1 = self.logits(0, xs, true)?;
         let l2 = self.logits(1, xs, true)?;
-        let loss = losses::cross_entropy(&l1, ys)?.f_add(&losses::cross_entropy(&l2, ys)?)?.f_mul_scalar(0.5)?;
-        pending.correct((count_correct(&l1, ys)?, count_correct(&l2, ys)?))?;
-        pending.clean = Some(loss.shallow_clone());
-        add_to(&mut pending.loss, loss)
+        clean_terms(&l1, &l2, ys, pending)
     }
 
     /// Back-propagates the total (if any term was trained), takes one Adam
@@ -357,7 +399,7 @@ impl Trainer {
     }
 
     /// L = Lc + ω·La + γ·Ln, each subset with its own forward passes in train
-    /// mode, one backward, one Adam step. `weak` holds the weak views of the
+    /// mode (clean, noisy, ambiguous: the reference's order), one backward, one Adam step. `weak` holds the weak views of the
     /// whole batch; `strong` the strong views of the noisy samples only, in
     /// batch order (None when there are none).
     pub fn codivision_step_tensors(
@@ -410,9 +452,40 @@ impl Trainer {
         };
         let mut pending = Pending::default();
 
+        if w.joint {
+            let sizes = (clean.len() as i64, ambiguous.len() as i64, noisy.len() as i64);
+            self.joint_terms(&weak, strong.as_ref(), &ints, sizes, w, &mut pending)?;
+            self.apply(pending, &mut stats)?;
+            return Ok(stats);
+        }
+
         if !clean.is_empty() {
             let (xs, ys) = positions(0, clean.len())?;
             self.add_clean_loss(&xs, &ys, &mut pending)?;
+        }
+
+        if let Some(xs_strong) = strong {
+            let (xs_weak, ys) = positions(at_noisy, noisy.len())?;
+            if batch_norm_cannot_train(&xs_weak)? {
+                pending.correct(self.correct_eval(&xs_weak, &ys)?)?;
+            } else {
+                // Per network weak then strong, f1 before f2, as the reference:
+                // BatchNorm's running statistics depend on the order.
+                let weak_logits = |k: usize| -> Result<Tensor> {
+                    if w.detach_weak {
+                        // A fixed target needs no graph (BatchNorm still updates its statistics).
+                        let _guard = tch::no_grad_guard();
+                        self.logits(k, &xs_weak, true)
+                    } else {
+                        self.logits(k, &xs_weak, true)
+                    }
+                };
+                let w1 = weak_logits(0)?;
+                let s1 = self.logits(0, &xs_strong, true)?;
+                let w2 = weak_logits(1)?;
+                let s2 = self.logits(1, &xs_strong, true)?;
+                noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, &mut pending)?;
+            }
         }
 
         if !ambiguous.is_empty() {
@@ -422,33 +495,59 @@ impl Trainer {
             } else {
                 let l1 = self.logits(0, &xs, true)?;
                 let l2 = self.logits(1, &xs, true)?;
-                let la = losses::mutual(&l1, &l2, &ys, w.lambda)?;
-                pending.correct((count_correct(&l1, &ys)?, count_correct(&l2, &ys)?))?;
-                add_to(&mut pending.loss, la.f_mul_scalar(w.omega)?)?;
-                pending.ambiguous = Some(la);
-            }
-        }
-
-        if let Some(xs_strong) = strong {
-            let (xs_weak, ys) = positions(at_noisy, noisy.len())?;
-            if batch_norm_cannot_train(&xs_weak)? {
-                pending.correct(self.correct_eval(&xs_weak, &ys)?)?;
-            } else {
-                let w1 = self.logits(0, &xs_weak, true)?;
-                let w2 = self.logits(1, &xs_weak, true)?;
-                let s1 = self.logits(0, &xs_strong, true)?;
-                let s2 = self.logits(1, &xs_strong, true)?;
-                let ln = losses::consistency(&w1, &s1)?
-                    .f_add(&losses::consistency(&w2, &s2)?)?
-                    .f_mul_scalar(0.5)?;
-                pending.correct((count_correct(&w1, &ys)?, count_correct(&w2, &ys)?))?;
-                add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma)?)?;
-                pending.noisy = Some(ln);
+                ambiguous_terms(&l1, &l2, &ys, w, &mut pending)?;
             }
         }
 
         self.apply(pending, &mut stats)?;
         Ok(stats)
+    }
+
+    /// The co-division losses from one train-mode pass per network over the
+    /// weak views of the whole batch followed by the noisy samples' strong
+    /// views: BatchNorm normalises every subset with the same batch
+    /// statistics. `ints` holds the labels, then the clean, ambiguous and
+    /// noisy positions (`sizes`), as `codivision_step_tensors` lays them out.
+    fn joint_terms(
+        &self,
+        weak: &Tensor,
+        strong: Option<&Tensor>,
+        ints: &Tensor,
+        sizes: (i64, i64, i64),
+        w: LossWeights,
+        pending: &mut Pending,
+    ) -> Result<()> {
+        let n = weak.size()[0];
+        let (nc, na, nn) = sizes;
+        let xs = match strong {
+            Some(s) => Tensor::f_cat(&[weak, s], 0)?,
+            None => weak.shallow_clone(),
+        };
+        let ys_all = ints.f_narrow(0, 0, n)?;
+        if batch_norm_cannot_train(&xs)? {
+            return pending.correct(self.correct_eval(weak, &ys_all)?);
+        }
+        let logits = [self.logits(0, &xs, true)?, self.logits(1, &xs, true)?];
+        let rows = |start: i64, len: i64| -> Result<([Tensor; 2], Tensor)> {
+            let idx = ints.f_narrow(0, n + start, len)?;
+            let pick = |k: usize| logits[k].f_index_select(0, &idx);
+            Ok(([pick(0)?, pick(1)?], ys_all.f_index_select(0, &idx)?))
+        };
+        if nc > 0 {
+            let ([l1, l2], ys) = rows(0, nc)?;
+            clean_terms(&l1, &l2, &ys, pending)?;
+        }
+        if na > 0 {
+            let ([l1, l2], ys) = rows(nc, na)?;
+            ambiguous_terms(&l1, &l2, &ys, w, pending)?;
+        }
+        if nn > 0 {
+            let ([w1, w2], ys) = rows(nc + na, nn)?;
+            let s1 = logits[0].f_narrow(0, n, nn)?;
+            let s2 = logits[1].f_narrow(0, n, nn)?;
+            noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, pending)?;
+        }
+        Ok(())
     }
 
     /// Eval mode, no gradient: argmax of each network and, if asked, the
