@@ -188,3 +188,44 @@ test.serial('train() refuses a malformed distributed option with ERR_MAN_ARGUMEN
     t.regex(err!.message, message)
   }
 })
+
+test.serial('resumed inside a co-division epoch, the ranks train on the partition and relabels rank 0 reads back', async (t) => {
+  const relabelling = (dir: string) =>
+    tinyConfig(dir, { train: { epochs: 3, warmup: 1, warmupEnd: 'fixed', batchSize: 6 }, man: { relabel: 'agreed' } })
+  /**
+   * Each rank's steps of epoch 2 from batch `batch` on, without the trainer
+   * ids. (Later epochs are left out: the fake's joinDataParallel does not
+   * hand rank 0's weights to rank 1, so rank 1's predictions after a resume
+   * are not the uninterrupted run's; epoch 2's steps depend only on the
+   * partition and relabels read back.)
+   */
+  const epoch2From = (fake: FakeWorldBinding, batch: number) => {
+    const rank = ranksOf(fake)
+    return [0, 1].map((r) =>
+      fake.steps
+        .filter((s) => rank.get(s.trainer) === r && s.epoch === 2)
+        .slice(batch - 1)
+        .map(({ trainer: _, ...s }) => s),
+    )
+  }
+  const whole = world()
+  const wholeDir = await tempDir(t)
+  fulfilled(await whole.runRanks(() => train(relabelling(wholeDir), { dataset: index(), distributed: true })))
+
+  const first = world()
+  const dir = await tempDir(t)
+  const stopped = fulfilled(
+    await first.runRanks(() =>
+      train(relabelling(dir), { dataset: index(), distributed: true, onBatch: (info) => (info.epoch === 2 && info.batch === 2 ? 'stop' : undefined) }),
+    ),
+  )
+  t.true(stopped.every((r) => r.stopped))
+  const partition = JSON.parse(await fs.readFile(path.join(dir, 'partitions', 'epoch-002.json'), 'utf8')) as { relabels?: string }
+  t.is(typeof partition.relabels, 'string', 'the partition stores its relabels')
+
+  const again = world()
+  fulfilled(await again.runRanks(() => resumeTrain(dir, { dataset: index(), distributed: true })))
+  const resumed = epoch2From(again, 1)
+  t.true(resumed[0]!.length > 0)
+  t.deepEqual(resumed, epoch2From(whole, 3), 'the same steps as the run that was not stopped')
+})
