@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
 import { resolveConfig } from '../ts/config/index.ts'
 import { PARTITION_AMBIGUOUS, PARTITION_CLEAN, PARTITION_NOISY } from '../ts/native/binding.ts'
@@ -61,35 +61,32 @@ test('boundNoisy keeps the noisiest samples noisy and makes the excess, given la
   t.throws(() => boundNoisy(bounded, labels, probs.subarray(3), 3, 1), { message: /6×3 probabilities \(got 15\)/ })
 })
 
-test.serial("consistencyGradient 'strong' makes every co-division step treat the weak view as a fixed target", async (t) => {
-  for (const [option, expected] of [
+/** Trains a tiny run per option value and checks the flag every co-division step received. */
+async function stepFlagFollows(t: ExecutionContext, man: 'consistencyGradient' | 'subsetPasses', flag: 'detachWeak' | 'joint', values: ReadonlyArray<readonly [string, boolean]>) {
+  for (const [option, expected] of values) {
+    const fake = install()
+    const dir = await tempDir(t)
+    await train(tinyConfig(dir, { train: { epochs: 3 }, man: { [man]: option } }), { dataset: makeIndex({ train: 12, test: 4 }) })
+    const steps = fake.steps.filter((s) => s.kind === 'co-division')
+    t.true(steps.length > 0)
+    t.true(steps.every((s) => s[flag] === expected), option)
+    setBinding(undefined)
+  }
+}
+
+test.serial("consistencyGradient 'strong' makes every co-division step treat the weak view as a fixed target", (t) =>
+  stepFlagFollows(t, 'consistencyGradient', 'detachWeak', [
     ['strong', true],
     ['both', false],
-  ] as const) {
-    const fake = install()
-    const dir = await tempDir(t)
-    await train(tinyConfig(dir, { train: { epochs: 3 }, man: { consistencyGradient: option } }), { dataset: makeIndex({ train: 12, test: 4 }) })
-    const steps = fake.steps.filter((s) => s.kind === 'co-division')
-    t.true(steps.length > 0)
-    t.true(steps.every((s) => s.detachWeak === expected), option)
-    setBinding(undefined)
-  }
-})
+  ]),
+)
 
-test.serial("subsetPasses 'joint' asks every co-division step for one pass per network", async (t) => {
-  for (const [option, expected] of [
+test.serial("subsetPasses 'joint' asks every co-division step for one pass per network", (t) =>
+  stepFlagFollows(t, 'subsetPasses', 'joint', [
     ['joint', true],
     ['separate', false],
-  ] as const) {
-    const fake = install()
-    const dir = await tempDir(t)
-    await train(tinyConfig(dir, { train: { epochs: 3 }, man: { subsetPasses: option } }), { dataset: makeIndex({ train: 12, test: 4 }) })
-    const steps = fake.steps.filter((s) => s.kind === 'co-division')
-    t.true(steps.length > 0)
-    t.true(steps.every((s) => s.joint === expected), option)
-    setBinding(undefined)
-  }
-})
+  ]),
+)
 
 test.serial("lambdaRamp 'co-division' starts λ's ramp at the first co-division epoch", async (t) => {
   const fake = install()

@@ -1,5 +1,5 @@
 /** Runs the man-fer CLI as a child process (through tsx, so no build is needed) and captures its output. */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +20,23 @@ export interface CliOptions {
   onLine?: (line: string, child: ReturnType<typeof spawn>) => void
 }
 
+/** Collects a child's stdout and calls `onLine` with each complete line as it arrives; returns what was read so far. */
+export function collectLines<C extends ChildProcess>(child: C, onLine?: (line: string, child: C) => void): () => string {
+  let stdout = ''
+  let pending = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+    pending += chunk
+    let nl: number
+    while ((nl = pending.indexOf('\n')) !== -1) {
+      const line = pending.slice(0, nl)
+      pending = pending.slice(nl + 1)
+      onLine?.(line, child)
+    }
+  })
+  return () => stdout
+}
+
 export function cli(args: string[], options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import=tsx', BIN, ...args], {
@@ -27,22 +44,11 @@ export function cli(args: string[], options: CliOptions = {}): Promise<CliRun> {
       env: { ...process.env, NO_COLOR: '1', MAN_DEBUG: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    let stdout = ''
     let stderr = ''
-    let pending = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-      pending += chunk
-      let nl: number
-      while ((nl = pending.indexOf('\n')) !== -1) {
-        const line = pending.slice(0, nl)
-        pending = pending.slice(nl + 1)
-        options.onLine?.(line, child)
-      }
-    })
+    const stdout = collectLines(child, options.onLine)
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
     child.on('error', reject)
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: stdout(), stderr }))
   })
 }
 

@@ -9,6 +9,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { collectLines } from '../../helpers/cli.ts'
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const BIN = path.join(ROOT, 'ts', 'cli', 'bin.ts')
 const PEAK_RSS_HOOK = path.join(ROOT, '__test__', 'native', 'reliability', 'peak-rss.ts')
@@ -44,24 +46,13 @@ export async function runScript(script: string, args: string[], options: ChildOp
     env: { ...process.env, NO_COLOR: '1', MAN_DEBUG: '', MAN_PEAK_RSS_FILE: rssFile, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let stdout = ''
   let stderr = ''
-  let pending = ''
   let timedOut = false
   const timer = setTimeout(() => {
     timedOut = true
     child.kill('SIGKILL')
   }, options.timeoutMs ?? 300_000)
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk
-    pending += chunk
-    let nl: number
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      const line = pending.slice(0, nl)
-      pending = pending.slice(nl + 1)
-      options.onLine?.(line, child)
-    }
-  })
+  const stdout = collectLines(child, options.onLine)
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   options.onSpawn?.(child)
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -71,7 +62,7 @@ export async function runScript(script: string, args: string[], options: ChildOp
   clearTimeout(timer)
   const kib = await fs.readFile(rssFile, 'utf8').then(Number, () => null)
   await fs.rm(rssFile, { force: true })
-  return { code, signal, stdout, stderr, peakMB: kib === null ? null : kib / 1024, timedOut, ms: performance.now() - started }
+  return { code, signal, stdout: stdout(), stderr, peakMB: kib === null ? null : kib / 1024, timedOut, ms: performance.now() - started }
 }
 
 /** `man-fer <args>` through tsx (no build needed). */
