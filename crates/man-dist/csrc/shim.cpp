@@ -94,17 +94,26 @@ void man_dist_free_error(char* err) { std::free(err); }
 
 // Joins the group: rank 0 serves the TCPStore at master:port and waits for
 // the others; each backend rendezvous under its own key prefix.
-int man_dist_init(
-    const char* master,
-    uint16_t port,
-    int rank,
-    int size,
-    int64_t timeout_ms,
-    const char* gloo_host,
-    int with_nccl,
-    man_pg** out,
-    char** err) {
+// The layout of man-dist's `ffi::ManJoin` (#[repr(C)]).
+struct man_join {
+  const char* master;
+  uint16_t port;
+  int rank;
+  int size;
+  int64_t timeout_ms;
+  const char* gloo_host;
+  int with_nccl;
+};
+
+int man_dist_init(const man_join* join, man_pg** out, char** err) {
   return guarded(err, [&] {
+    const char* master = join->master;
+    const uint16_t port = join->port;
+    const int rank = join->rank;
+    const int size = join->size;
+    const int64_t timeout_ms = join->timeout_ms;
+    const char* gloo_host = join->gloo_host;
+    const int with_nccl = join->with_nccl;
     std::chrono::milliseconds timeout(timeout_ms);
     c10d::TCPStoreOptions options;
     options.port = port;

@@ -8,22 +8,23 @@ pub struct ManPg {
     _private: [u8; 0],
 }
 
+/// Where and how to join a process group (`man_dist_init`).
+#[repr(C)]
+pub struct ManJoin {
+    pub master: *const c_char,
+    pub port: u16,
+    pub rank: c_int,
+    pub size: c_int,
+    pub timeout_ms: i64,
+    pub gloo_host: *const c_char,
+    pub with_nccl: c_int,
+}
+
 extern "C" {
     pub fn man_dist_has_gloo() -> c_int;
     pub fn man_dist_has_nccl() -> c_int;
     pub fn man_dist_free_error(err: *mut c_char);
-    #[allow(clippy::too_many_arguments)]
-    pub fn man_dist_init(
-        master: *const c_char,
-        port: u16,
-        rank: c_int,
-        size: c_int,
-        timeout_ms: i64,
-        gloo_host: *const c_char,
-        with_nccl: c_int,
-        out: *mut *mut ManPg,
-        err: *mut *mut c_char,
-    ) -> c_int;
+    pub fn man_dist_init(join: *const ManJoin, out: *mut *mut ManPg, err: *mut *mut c_char) -> c_int;
     pub fn man_dist_destroy(pg: *mut ManPg);
     pub fn man_dist_all_reduce(
         pg: *mut ManPg,

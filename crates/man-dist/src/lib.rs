@@ -145,19 +145,16 @@ impl ProcessGroup {
         let timeout_ms = i64::try_from(o.timeout.as_millis()).unwrap_or(i64::MAX).max(1);
         let mut out: *mut ffi::ManPg = std::ptr::null_mut();
         let mut err: *mut c_char = std::ptr::null_mut();
-        let rc = unsafe {
-            ffi::man_dist_init(
-                master.as_ptr(),
-                o.master_port,
-                o.rank as c_int,
-                o.world_size as c_int,
-                timeout_ms,
-                host.as_ptr(),
-                c_int::from(o.nccl),
-                &mut out,
-                &mut err,
-            )
+        let join = ffi::ManJoin {
+            master: master.as_ptr(),
+            port: o.master_port,
+            rank: o.rank as c_int,
+            size: o.world_size as c_int,
+            timeout_ms,
+            gloo_host: host.as_ptr(),
+            with_nccl: c_int::from(o.nccl),
         };
+        let rc = unsafe { ffi::man_dist_init(&join, &mut out, &mut err) };
         if rc != 0 {
             let message = take_error(err);
             return Err(DistError::Collective {
