@@ -247,6 +247,11 @@ export interface BindingRuntimeInfo {
   /** libtorch intra-op threads. */
   threads: number
   addonVersion: string
+  /** The CPU has Intel AMX with bf16 / AVX-512 BF16 (what `precision: 'auto'` looks at). */
+  cpuAmxBf16: boolean
+  cpuAvx512Bf16: boolean
+  /** What `runtime.precision: 'auto'` chooses on the CPU: 'fp32' or 'bf16'. */
+  cpuAutoPrecision: string
 }
 
 /** How `Trainer.create` builds the two networks and their optimiser. */
@@ -267,6 +272,10 @@ export interface BindingTrainerOptions {
   weightDecay: number
   /** bf16 autocast on CUDA; ignored on CPU. */
   mixedPrecision: boolean
+  /** 'per-network' (default: one network's activations alive at a time) | 'once' (the reference's single backward pass); the same weights either way. */
+  backward?: string
+  /** 'auto' (bf16 autocast on a CPU with AMX or AVX-512-BF16, fp32 elsewhere) | 'fp32' (when absent: exact, for parity) | 'bf16'. Master weights and Adam's state stay fp32. */
+  precision?: string
 }
 
 /**

@@ -400,7 +400,7 @@ export class FakeBinding implements Binding {
   }
 
   runtimeInfo(): BindingRuntimeInfo {
-    return { torchVersion: '2.11.0', cudaAvailable: false, cudaDeviceCount: 0, threads: this.threads, addonVersion: 'fake' }
+    return { torchVersion: '2.11.0', cudaAvailable: false, cudaDeviceCount: 0, threads: this.threads, addonVersion: 'fake', cpuAmxBf16: false, cpuAvx512Bf16: false, cpuAutoPrecision: 'fp32' }
   }
 
   setThreads(threads: number): void {

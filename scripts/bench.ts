@@ -5,7 +5,9 @@
  *
  *   npm run bench -- [--quick] [--data DIR] [--device auto|cpu|cuda] [--threads N]
  *                    [--size PX] [--batch N] [--steps N] [--skip a,b] [--out FILE]
- * sections: pipeline, steps, reference, codivide, epochs, memory
+ *                    [--precision auto|fp32|bf16] [--backward per-network|once]
+ *                    [--epoch-sizes PX,PX] [--epoch-images N] [--repeats N]
+ * sections: pipeline, steps, reference, batches (epochs at batch 64 next to the baseline), codivide, epochs, memory
  */
 import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
@@ -16,6 +18,7 @@ import { parseArgs, promisify } from 'node:util'
 import { callNativeSync } from '../ts/errors.ts'
 import { getBinding } from '../ts/native/index.ts'
 import { coDivide } from '../ts/train/co-division.ts'
+import { benchBatchEpochs, type BatchEpochs } from './bench/batch-epochs.ts'
 import { benchData } from './bench/data.ts'
 import { benchEpochs, type EpochRun } from './bench/epoch.ts'
 import { gpuName, GpuMemoryWatch } from './bench/gpu.ts'
@@ -27,7 +30,7 @@ import { printReport } from './bench/report.ts'
 import { benchSteps, type StepBench } from './bench/steps.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const SECTIONS = ['pipeline', 'steps', 'reference', 'codivide', 'epochs', 'memory'] as const
+const SECTIONS = ['pipeline', 'steps', 'reference', 'batches', 'codivide', 'epochs', 'memory'] as const
 type Section = (typeof SECTIONS)[number]
 
 const { values: args } = parseArgs({
@@ -36,6 +39,11 @@ const { values: args } = parseArgs({
     data: { type: 'string' },
     device: { type: 'string', default: 'auto' },
     threads: { type: 'string', default: '0' },
+    precision: { type: 'string', default: 'auto' },
+    backward: { type: 'string', default: 'per-network' },
+    'epoch-sizes': { type: 'string' },
+    'epoch-images': { type: 'string' },
+    repeats: { type: 'string' },
     size: { type: 'string' },
     batch: { type: 'string' },
     steps: { type: 'string' },
@@ -100,6 +108,9 @@ async function main(): Promise<void> {
   }
   const device = args.device === 'auto' ? (cuda ? 'cuda' : 'cpu') : args.device!
   const threads = intArg('threads', args.threads, 0)
+  if (!['auto', 'fp32', 'bf16'].includes(args.precision!)) throw new Error(`Invalid value for option --precision: ${args.precision} (auto, fp32 or bf16)`)
+  if (!['per-network', 'once'].includes(args.backward!)) throw new Error(`Invalid value for option --backward: ${args.backward} (per-network or once)`)
+  const epochSizes = (args['epoch-sizes'] ?? (cuda ? '224' : quick ? '112' : '112,224')).split(',').map((v) => intArg('epoch-sizes', v, 0))
   if (threads > 0) callNativeSync(() => binding.setThreads(threads))
   const cores = describeMachine(binding, null).cores
   const stepSize = intArg('size', args.size, 224)
@@ -107,6 +118,16 @@ async function main(): Promise<void> {
     quick,
     device,
     data: { train: quick ? 256 : 512, test: quick ? 64 : 128 },
+    // Whole epochs at the batch size training uses, next to the baseline: several batches, medians of repetitions.
+    batches: {
+      sizes: epochSizes,
+      batch: cuda ? 128 : 64,
+      evalBatch: cuda ? 256 : 64,
+      images: intArg('epoch-images', args['epoch-images'], cuda ? 512 : quick ? 128 : 256),
+      repeats: intArg('repeats', args.repeats, quick ? 1 : 3),
+      precision: args.precision!,
+      backward: args.backward!,
+    },
     pipeline: { sizes: [112, 224], threads: [...new Set([1, cores])], batch: quick ? 32 : 64, minMs: quick ? 300 : 1000 },
     steps: {
       size: stepSize,
@@ -140,6 +161,7 @@ async function main(): Promise<void> {
   let pipeline: PipelineRow[] | null = null
   let steps: StepBench | null = null
   let reference: ReferenceResult | { error: string } | null = null
+  let batches: BatchEpochs[] | null = null
   let codivide: { samples: number; ms: number } | null = null
   let epochs: EpochRun | null = null
   let memory: EpochRun | { error: string } | null = null
@@ -172,6 +194,25 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (sections.has('batches')) {
+    batches = []
+    const { sizes, images, ...b } = settings.batches
+    if (data.index.train.paths.length < images) throw new Error(`--epoch-images ${images}: the data has ${data.index.train.paths.length} training images`)
+    for (const size of sizes) {
+      batches.push(
+        await benchBatchEpochs(binding, ROOT, {
+          paths: data.index.train.paths.slice(0, images),
+          labels: data.index.train.labels.slice(0, images),
+          numClasses,
+          size,
+          threads: threads > 0 ? threads : binding.runtimeInfo().threads,
+          device,
+          ...b,
+          ...settings.weights,
+        }),
+      )
+    }
+  }
   // After the steps and the baseline: with the pipeline section run first,
   // the baseline's Python process ran 2-4x slower on a 2-core machine (not understood).
   if (sections.has('pipeline')) pipeline = await benchPipeline(binding, { paths: data.index.train.paths, ...settings.pipeline })
@@ -195,6 +236,7 @@ async function main(): Promise<void> {
     pipeline,
     steps,
     reference,
+    batches,
     codivide,
     epochs,
     memory,

@@ -10,6 +10,11 @@ export interface RuntimeInfo {
   /** libtorch intra-op threads. */
   threads: number
   addonVersion: string
+  /** The CPU has AMX with bf16 / AVX-512 BF16: what runtime.precision 'auto' looks at. */
+  cpuAmxBf16: boolean
+  cpuAvx512Bf16: boolean
+  /** What runtime.precision 'auto' computes in on the CPU: 'fp32' or 'bf16'. */
+  cpuAutoPrecision: string
 }
 
 export function runtimeInfo(): RuntimeInfo {

@@ -1,4 +1,5 @@
 /** The human-readable tables of `npm run bench`, and the summary figures both the tables and the JSON carry. */
+import type { BatchEpochs } from './batch-epochs.ts'
 import type { EpochRun } from './epoch.ts'
 import type { Machine } from './machine.ts'
 import { round } from './measure.ts'
@@ -13,11 +14,23 @@ export interface Report {
   pipeline: PipelineRow[] | null
   steps: StepBench | null
   reference: ReferenceResult | { error: string } | null
+  batches: BatchEpochs[] | null
   codivide: { samples: number; ms: number } | null
   epochs: EpochRun | null
   memory: EpochRun | { error: string } | null
   peakRssMiB: number
   peakGpuMemoryMiB: number | null
+}
+
+/** man-fer against the baseline over whole epochs at one image size (time or memory over the baseline's; below 1 = better). */
+export interface EpochsVsReference {
+  batch: number
+  warmupEpochVsReference: number | null
+  predictVsReference: number | null
+  coDivisionEpochVsReference: number | null
+  peakRssVsReference: number | null
+  peakRssMiB: { manFer: number | null; reference: number | null }
+  loadAverage: { manFer: number; reference: number }
 }
 
 export interface Summary {
@@ -34,6 +47,22 @@ export interface Summary {
   decodesPerImage: number | null
   /** RSS after epoch 10 over RSS after epoch 2 of the 12-epoch run. */
   rssEpoch10OverEpoch2: number | null
+  /** Whole epochs at the training batch size, by image size ("112", "224"). */
+  epochs: Record<string, EpochsVsReference>
+}
+
+function epochsVsReference(b: BatchEpochs): EpochsVsReference {
+  const m = 'error' in b.manFer ? null : b.manFer
+  const r = 'error' in b.reference ? null : b.reference
+  return {
+    batch: b.batch,
+    warmupEpochVsReference: ratio(m?.warmupEpochS, r?.warmupEpochS),
+    predictVsReference: ratio(m?.predictS, r?.predictS),
+    coDivisionEpochVsReference: ratio(m?.coDivisionEpochS, r?.coDivisionEpochS),
+    peakRssVsReference: ratio(m?.peakRssMiB, r?.peakRssMiB),
+    peakRssMiB: { manFer: m?.peakRssMiB ?? null, reference: r?.peakRssMiB ?? null },
+    loadAverage: b.loadAverage,
+  }
 }
 
 const line = (cells: Array<string | number | null>, widths: number[]) =>
@@ -78,6 +107,7 @@ export function summarize(r: Report): Summary {
     typescriptShareMax: r.epochs === null ? null : round(Math.max(...r.epochs.epochs.map((e) => e.typescriptShare)), 4),
     decodesPerImage: r.epochs?.decodesPerImage ?? null,
     rssEpoch10OverEpoch2: memory !== null && memory.rssMiB.length >= 10 ? round(memory.rssMiB[9]! / memory.rssMiB[1]!, 3) : null,
+    epochs: Object.fromEntries((r.batches ?? []).map((b) => [String(b.size), epochsVsReference(b)])),
   }
 }
 
@@ -118,6 +148,23 @@ export function printReport(r: Report): Summary {
         ],
       )
     }
+  }
+  for (const b of r.batches ?? []) {
+    const side = (name: string, x: BatchEpochs['manFer'] | BatchEpochs['reference']) =>
+      'error' in x
+        ? [name, 'failed', '-', '-', '-', '-', '-', '-', x.error.split('\n')[0]!]
+        : [name, x.warmupEpochS, x.warmupImagesPerS, x.predictS, x.predictImagesPerS, x.coDivisionEpochS, x.coDivisionImagesPerS, x.peakRssMiB, '']
+    const v = epochsVsReference(b)
+    const precision = 'error' in b.manFer ? '' : `, ${b.manFer.precision}`
+    table(
+      `epochs at ${b.size} px, batch ${b.batch} (${b.images} images, predictions in batches of ${b.evalBatch}${precision}; median of ${b.repeats}; load average ${b.loadAverage.manFer} / ${b.loadAverage.reference})`,
+      ['side', 'warm-up s', 'images/s', 'predict s', 'images/s', 'co-division s', 'images/s', 'peak RSS MiB', ''],
+      [
+        side('man-fer', b.manFer),
+        side('PyTorch baseline', b.reference),
+        ['man-fer/baseline', v.warmupEpochVsReference, '', v.predictVsReference, '', v.coDivisionEpochVsReference, '', v.peakRssVsReference, ''],
+      ],
+    )
   }
   if (r.codivide !== null) out(`\ncoDivide of ${r.codivide.samples.toLocaleString('en')} samples: ${r.codivide.ms} ms`)
   if (r.epochs !== null) {

@@ -35,6 +35,8 @@ export async function infoCommand(argv: string[], out: Output): Promise<number> 
   out.data(`libtorch ${libtorch.version} (${libtorch.source}: ${libtorch.dir})`)
   out.data(`device   ${device}${info.cudaAvailable ? ` (${info.cudaDeviceCount} CUDA device(s))` : ''}`)
   out.data(`threads  ${info.threads} libtorch threads, ${result.cpuCores} CPU cores`)
+  const bf16 = [info.cpuAmxBf16 && 'AMX-BF16', info.cpuAvx512Bf16 && 'AVX-512-BF16'].filter(Boolean).join(', ')
+  out.data(`cpu bf16 ${bf16 || 'none (no AMX, no AVX-512-BF16)'}; runtime.precision 'auto' computes in ${info.cpuAutoPrecision} on the CPU`)
   out.data(`node     ${process.version}`)
   return 0
 }

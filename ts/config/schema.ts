@@ -152,7 +152,16 @@ export const runtimeSchema = z
     threads: nonNegativeInt().default(0).describe("libtorch intra-op threads; 0 = libtorch's default"),
     dataThreads: nonNegativeInt().default(0).describe('image pipeline threads; 0 = all cores'),
     cacheMB: nonNegativeInt().default(1024).describe('memory for decoded images, in MiB, shared by the splits'),
-    mixedPrecision: z.boolean().default(false).describe('bf16 autocast on CUDA (ignored on CPU)'),
+    mixedPrecision: z.boolean().default(false).describe("bf16 autocast on CUDA (ignored on CPU); the older switch: on CUDA the same as precision 'bf16'"),
+    // No defaults (a run's config hash stays as before them); the defaults are applied in trainer-options.ts.
+    precision: z
+      .enum(['auto', 'fp32', 'bf16'])
+      .optional()
+      .describe("what the forward passes compute in: 'auto' (default) = bf16 autocast on a CPU with AMX or AVX-512-BF16 (see man-fer info), fp32 elsewhere; weights and Adam state stay fp32"),
+    backward: z
+      .enum(['per-network', 'once'])
+      .optional()
+      .describe("'per-network' (default): each network back-propagated before the other's forward passes, about half the peak memory, the same weights; 'once': both networks' graphs alive, one backward pass (the reference)"),
     evalBatchSize: positiveInt().default(256).describe('batch size of prediction passes (co-division, evaluation)'),
   })
   .prefault({})

@@ -14,5 +14,7 @@ export function trainerOptions(config: ManConfig, numClasses: number): BindingTr
     eps: config.train.eps,
     weightDecay: config.train.weightDecay,
     mixedPrecision: config.runtime.mixedPrecision,
+    precision: config.runtime.precision ?? 'auto',
+    backward: config.runtime.backward ?? 'per-network',
   }
 }

@@ -95,6 +95,8 @@ fn trainer(device: &str) -> Result<Trainer, String> {
         seed: 5,
         adam: AdamConfig::default(),
         mixed_precision: false,
+        backward: man_core::train::Backward::default(),
+        precision: man_core::train::precision::PrecisionRequest::Fp32,
     })
     .map_err(|e| e.to_string())
 }

@@ -3,9 +3,12 @@
 //! Times, at 224 px and batch 128 by default, the image pipeline, warm-up
 //! and co-division steps (each building the next batch's views while it
 //! trains, as the package does) and a prediction pass, for a bounded number
-//! of steps; prints a few lines to stderr and one JSON line to stdout.
+//! of steps, in fp32 or bf16; on CUDA also the device memory the process
+//! held at its peak (nvidia-smi); and projects 100 epochs at RAF-DB's size
+//! from the rates. Prints a few lines to stderr and one JSON line to stdout.
 //!
-//! gpu_check [--device cuda|cpu|auto] [--quick] [--size PX] [--batch N] [--steps N] [--images N] [--threads N]
+//! gpu_check [--device cuda|cpu|auto] [--precision fp32|bf16|auto] [--quick] [--no-pipeline]
+//!           [--size PX] [--batch N] [--steps N] [--images N] [--threads N]
 //!
 //! libtorch is found through MAN_LIBTORCH (a torch or libtorch directory).
 //! The binary only links libtorch_cpu's symbols, so CUDA's half of libtorch
@@ -16,14 +19,26 @@
 use std::time::Instant;
 
 use man_core::data::{Dataset, PipelineOptions, View};
-use man_core::train::{view_tensor, AdamConfig, Batch, LossWeights, NextBatch, StepStats, Trainer, TrainerOptions};
+use man_core::train::precision::PrecisionRequest;
+use man_core::train::{
+    view_tensor, AdamConfig, Backward, Batch, LossWeights, NextBatch, StepStats, Trainer, TrainerOptions,
+};
 
 /// The pipeline's batch: the GPU training batch.
 const PIPELINE_BATCH: usize = 128;
 
+/// RAF-DB's basic set: training and test images.
+const RAFDB_TRAIN: f64 = 12_271.0;
+const RAFDB_TEST: f64 = 3_068.0;
+/// The paper's schedule: 100 epochs, the first 10 warm-up.
+const EPOCHS: f64 = 100.0;
+const WARMUP_EPOCHS: f64 = 10.0;
+
 struct Args {
     device: String,
+    precision: String,
     quick: bool,
+    pipeline: bool,
     size: u32,
     batch: usize,
     steps: usize,
@@ -34,7 +49,9 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         device: "auto".into(),
+        precision: "fp32".into(),
         quick: false,
+        pipeline: true,
         size: 224,
         batch: 0,
         steps: 0,
@@ -46,7 +63,9 @@ fn parse_args() -> Result<Args, String> {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match flag.as_str() {
             "--device" => a.device = value("--device")?,
+            "--precision" => a.precision = value("--precision")?,
             "--quick" => a.quick = true,
+            "--no-pipeline" => a.pipeline = false,
             "--size" => a.size = value("--size")?.parse().map_err(|e| format!("--size: {e}"))?,
             "--batch" => a.batch = value("--batch")?.parse().map_err(|e| format!("--batch: {e}"))?,
             "--steps" => a.steps = value("--steps")?.parse().map_err(|e| format!("--steps: {e}"))?,
@@ -107,6 +126,91 @@ mod cuda_libs {
 mod cuda_libs {
     pub fn open() -> Result<Vec<String>, String> {
         Ok(Vec::new())
+    }
+}
+
+/// The device memory in use, sampled every 100 ms by nvidia-smi while the
+/// steps run: this process's own (CUDA context plus the blocks libtorch's
+/// caching allocator holds, which is at least its peak of live tensors) when
+/// nvidia-smi can see its pid, and the whole device's (in a container the
+/// listed pids may be the host's).
+struct DeviceMemoryWatch {
+    children: Vec<std::process::Child>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    own: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    device: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    device_before: Option<u64>,
+}
+
+impl DeviceMemoryWatch {
+    fn sampler(
+        query: &str,
+        on_line: impl Fn(&str) + Send + 'static,
+    ) -> Result<(std::process::Child, std::thread::JoinHandle<()>), String> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("nvidia-smi")
+            .args([query, "--format=csv,noheader,nounits", "-lms", "100"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("nvidia-smi: {e}"))?;
+        let out = child.stdout.take().ok_or("nvidia-smi: no stdout")?;
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                on_line(&line);
+            }
+        });
+        Ok((child, reader))
+    }
+
+    fn start() -> Result<Self, String> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        let before = std::process::Command::new("nvidia-smi")
+            .args(["--query-gpu=memory.used", "--format=csv,noheader,nounits", "--id=0"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok());
+        let (own, device) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let pid = std::process::id().to_string();
+        let o = Arc::clone(&own);
+        let (c1, r1) = Self::sampler("--query-compute-apps=pid,used_memory", move |line| {
+            let mut parts = line.split(',').map(str::trim);
+            if let (Some(p), Some(mib)) = (parts.next(), parts.next()) {
+                if p == pid {
+                    if let Ok(m) = mib.parse::<u64>() {
+                        o.fetch_max(m, Ordering::Relaxed);
+                    }
+                }
+            }
+        })?;
+        let d = Arc::clone(&device);
+        let (c2, r2) = Self::sampler("--query-gpu=memory.used", move |line| {
+            // One line per GPU: the first is the one the check runs on (cuda:0).
+            if let Ok(m) = line.trim().parse::<u64>() {
+                d.fetch_max(m, Ordering::Relaxed);
+            }
+        })?;
+        Ok(DeviceMemoryWatch { children: vec![c1, c2], readers: vec![r1, r2], own, device, device_before: before })
+    }
+
+    fn stop(mut self) -> serde_json::Value {
+        use std::sync::atomic::Ordering;
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        let own = self.own.load(Ordering::Relaxed);
+        let device = self.device.load(Ordering::Relaxed);
+        serde_json::json!({
+            "process_peak_mib": (own > 0).then_some(own),
+            "device_peak_mib": (device > 0).then_some(device),
+            "device_before_mib": self.device_before,
+            "how": "nvidia-smi every 100 ms: process = CUDA context + libtorch's cached blocks; device = all processes on GPU 0",
+        })
     }
 }
 
@@ -241,7 +345,12 @@ fn run(a: Args) -> Result<serde_json::Value, String> {
     let mut pipeline = serde_json::Map::new();
     pipeline.insert("batch".into(), pipe_batch.into());
     pipeline.insert("decode_images_per_s".into(), decode_per_s.round().into());
-    for (name, view) in [("test", View::Test), ("weak", View::Weak), ("strong", View::Strong)] {
+    let views: &[(&str, View)] = if a.pipeline {
+        &[("test", View::Test), ("weak", View::Weak), ("strong", View::Strong)]
+    } else {
+        &[]
+    };
+    for &(name, view) in views {
         let t = Instant::now();
         for (k, idx) in all.chunks_exact(pipe_batch).enumerate() {
             ds.batch_into(idx, view, k as u32, 0, &mut buffer)
@@ -252,15 +361,17 @@ fn run(a: Args) -> Result<serde_json::Value, String> {
             (done / t.elapsed().as_secs_f64()).round().into(),
         );
     }
-    let t = Instant::now();
-    for (k, idx) in all.chunks_exact(pipe_batch).enumerate() {
-        let views = view_tensor(&ds, idx, View::Weak, k as u32, 0).map_err(|e| e.to_string())?;
-        std::hint::black_box(&views);
+    if a.pipeline {
+        let t = Instant::now();
+        for (k, idx) in all.chunks_exact(pipe_batch).enumerate() {
+            let views = view_tensor(&ds, idx, View::Weak, k as u32, 0).map_err(|e| e.to_string())?;
+            std::hint::black_box(&views);
+        }
+        pipeline.insert(
+            "weak_fresh_tensor_images_per_s".into(),
+            (done / t.elapsed().as_secs_f64()).round().into(),
+        );
     }
-    pipeline.insert(
-        "weak_fresh_tensor_images_per_s".into(),
-        (done / t.elapsed().as_secs_f64()).round().into(),
-    );
 
     let device = if on_gpu {
         if wants_cuda {
@@ -271,12 +382,25 @@ fn run(a: Args) -> Result<serde_json::Value, String> {
     } else {
         "cpu".into()
     };
+    let watch = if on_gpu {
+        match DeviceMemoryWatch::start() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("gpu_check: device memory not sampled: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let mut trainer = Trainer::new(&TrainerOptions {
         num_classes: 7,
         device,
         threads: a.threads,
         seed: 0,
         adam: AdamConfig::default(),
+        precision: PrecisionRequest::parse(&a.precision).map_err(|e| e.to_string())?,
+        backward: Backward::default(),
         mixed_precision: false,
     })
     .map_err(|e| e.to_string())?;
@@ -334,11 +458,28 @@ fn run(a: Args) -> Result<serde_json::Value, String> {
         .predict(&ds, &all[..predict_images], View::Test, 1, predict_batch, false)
         .map_err(|e| e.to_string())?;
     let predict_per_s = p.pred1.len() as f64 / t.elapsed().as_secs_f64();
+    let device_memory = watch.map(DeviceMemoryWatch::stop);
+    let rate = |v: &serde_json::Value| v["images_per_s"].as_f64().unwrap_or(f64::NAN);
+    let (warm_s, codiv_s) = (RAFDB_TRAIN / rate(&warmup), RAFDB_TRAIN / rate(&codivision));
+    let (predict_train_s, test_s) = (RAFDB_TRAIN / predict_per_s, RAFDB_TEST / predict_per_s);
+    let total_s = WARMUP_EPOCHS * warm_s + (EPOCHS - WARMUP_EPOCHS) * (codiv_s + predict_train_s) + EPOCHS * test_s;
+    let projection = serde_json::json!({
+        "train_images": RAFDB_TRAIN,
+        "test_images": RAFDB_TEST,
+        "epochs": EPOCHS,
+        "warmup_epochs": WARMUP_EPOCHS,
+        "warmup_epoch_s": (warm_s * 10.0).round() / 10.0,
+        "codivision_epoch_s": ((codiv_s + predict_train_s + test_s) * 10.0).round() / 10.0,
+        "total_s": total_s.round(),
+        "total_h": (total_s / 360.0).round() / 10.0,
+        "how": "10 warm-up epochs + 90 co-division epochs (steps + a prediction pass over the training set) + a test pass per epoch, at this run's rates and its 60/20/20 subsets; checkpoints not included",
+    });
 
     let info = man_core::runtime::runtime_info();
     Ok(serde_json::json!({
         "bench": "gpu_check",
         "device": trainer.device_name(),
+        "precision": trainer.precision().name(),
         "cuda_available": cuda,
         "cuda_devices": info.cuda_device_count,
         "cuda_libraries_opened": opened,
@@ -352,6 +493,8 @@ fn run(a: Args) -> Result<serde_json::Value, String> {
         "warmup": warmup,
         "codivision": codivision,
         "predict": { "images": predict_images, "batch": predict_batch, "images_per_s": (predict_per_s * 10.0).round() / 10.0 },
+        "device_memory": device_memory,
+        "projection_rafdb_100_epochs": projection,
         "wall_s": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
     }))
 }

@@ -14,10 +14,20 @@ pub struct RuntimeInfo {
     pub cuda_device_count: i64,
     pub threads: i32,
     pub core_version: String,
+    /// The CPU's native bf16 (what `precision: 'auto'` looks at).
+    pub cpu_amx_bf16: bool,
+    pub cpu_avx512_bf16: bool,
+    /// What `precision: 'auto'` chooses on the CPU: `fp32` or `bf16`.
+    pub cpu_auto_precision: String,
 }
 
 pub fn runtime_info() -> RuntimeInfo {
+    use crate::train::precision::{cpu_bf16, resolve, PrecisionRequest};
+    let cpu = cpu_bf16();
     RuntimeInfo {
+        cpu_amx_bf16: cpu.amx_bf16,
+        cpu_avx512_bf16: cpu.avx512_bf16,
+        cpu_auto_precision: resolve(PrecisionRequest::Auto, tch::Device::Cpu, cpu).name().into(),
         torch_version: TORCH_VERSION.to_string(),
         cuda_available: tch::Cuda::is_available(),
         cuda_device_count: tch::Cuda::device_count(),
@@ -72,6 +82,46 @@ pub fn release_memory() -> bool {
     {
         // SAFETY: malloc_trim only walks the allocator's own free lists.
         unsafe { libc::malloc_trim(0) != 0 }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
+
+/// Blocks of at least this many bytes are mapped from and returned to the
+/// operating system on their own (glibc's `M_MMAP_THRESHOLD`).
+pub const MMAP_THRESHOLD: i32 = 1 << 20;
+
+/// glibc arenas the process may create from now on.
+pub const MALLOC_ARENAS: i32 = 2;
+
+/// Tunes glibc's allocator for tensor work; returns whether it did.
+///
+/// glibc raises its mmap threshold each time a mapped block is freed (up to
+/// 32 MiB), after which activations of that size come from the heap arenas,
+/// and a freed block stays in the arena of the thread that allocated it
+/// (libuv's four pool threads, rayon's, OpenMP's): each arena then keeps a
+/// step's worth of free memory. A fixed threshold keeps every tensor of a
+/// MiB or more mapped, so freeing it returns it at once; the cap on arenas
+/// limits the rest. Costs page faults on each large allocation (measured in
+/// docs/performance.md, "Memory"). Called when the addon is loaded; an
+/// explicit `MALLOC_MMAP_THRESHOLD_`, `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES`
+/// wins. Elsewhere than glibc it does nothing and returns false.
+pub fn tune_allocator() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        let set = |env: &str, tunable: &str, param: i32, value: i32| {
+            if std::env::var_os(env).is_some() || tunables.contains(tunable) {
+                return false;
+            }
+            // SAFETY: mallopt only sets a parameter of the allocator, under its own lock.
+            unsafe { libc::mallopt(param, value) == 1 }
+        };
+        let mapped = set("MALLOC_MMAP_THRESHOLD_", "mmap_threshold", libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        let arenas = set("MALLOC_ARENA_MAX", "arena_max", libc::M_ARENA_MAX, MALLOC_ARENAS);
+        mapped || arenas
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {

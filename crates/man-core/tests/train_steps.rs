@@ -2,6 +2,7 @@
 
 mod train_support;
 
+use man_core::train::precision::{self, Precision, PrecisionRequest};
 use man_core::train::LossWeights;
 use train_support::{assert_same_state, images, trainer};
 
@@ -169,6 +170,55 @@ fn mixed_precision_is_ignored_on_cpu() {
 }
 
 #[test]
+fn fp32_is_what_auto_chooses_on_a_cpu_without_native_bf16() {
+    let mut opts = train_support::options(2, 5);
+    opts.precision = PrecisionRequest::Auto;
+    let t = man_core::train::Trainer::new(&opts).unwrap();
+    let expected = if precision::cpu_bf16().any() { Precision::Bf16 } else { Precision::Fp32 };
+    assert_eq!(t.precision(), expected);
+}
+
+#[test]
+fn auto_precision_takes_bf16_only_on_a_cpu_with_amx_or_avx512_bf16() {
+    use precision::{resolve, CpuBf16};
+    use tch::Device;
+    let none = CpuBf16::default();
+    let amx = CpuBf16 { amx_bf16: true, avx512_bf16: false };
+    let avx512 = CpuBf16 { amx_bf16: false, avx512_bf16: true };
+    assert_eq!(resolve(PrecisionRequest::Auto, Device::Cpu, none), Precision::Fp32);
+    assert_eq!(resolve(PrecisionRequest::Auto, Device::Cpu, amx), Precision::Bf16);
+    assert_eq!(resolve(PrecisionRequest::Auto, Device::Cpu, avx512), Precision::Bf16);
+    assert_eq!(resolve(PrecisionRequest::Auto, Device::Cuda(0), amx), Precision::Fp32);
+    assert_eq!(resolve(PrecisionRequest::Fp32, Device::Cpu, amx), Precision::Fp32);
+    assert_eq!(resolve(PrecisionRequest::Bf16, Device::Cpu, none), Precision::Bf16);
+    assert_eq!(resolve(PrecisionRequest::Bf16, Device::Cuda(0), none), Precision::Bf16);
+    assert_eq!(PrecisionRequest::parse("auto").unwrap(), PrecisionRequest::Auto);
+    let e = PrecisionRequest::parse("fp16").unwrap_err();
+    assert!(e.to_string().contains("'auto', 'fp32' or 'bf16'"), "{e}");
+}
+
+#[test]
+fn forced_bf16_trains_with_fp32_weights_and_adam_state() {
+    let xs = images(4, 32, 9.0);
+    let labels = [0, 1, 1, 0];
+    let mut opts = train_support::options(2, 5);
+    opts.precision = PrecisionRequest::Bf16;
+    let mut t = man_core::train::Trainer::new(&opts).unwrap();
+    assert_eq!(t.precision(), Precision::Bf16);
+    let mut fp32 = trainer(2, 5);
+    let (a, b) = (t.warmup_step_tensors(&xs, &labels).unwrap(), fp32.warmup_step_tensors(&xs, &labels).unwrap());
+    assert!(a.loss.is_finite() && a.loss != b.loss, "bf16 {} fp32 {}", a.loss, b.loss);
+    // bfloat16 keeps about 3 significant digits through 18 layers: close, not equal.
+    assert!((a.loss - b.loss).abs() < 0.25 * b.loss, "bf16 {} fp32 {}", a.loss, b.loss);
+    for (name, v) in t.variables(0) {
+        assert_eq!(v.kind(), tch::Kind::Float, "{name}");
+    }
+    for p in t.adam().params() {
+        assert_eq!((p.exp_avg.kind(), p.exp_avg_sq.kind()), (tch::Kind::Float, tch::Kind::Float), "{}", p.name);
+    }
+}
+
+#[test]
 fn predictions_are_argmaxes_and_ensemble_probabilities() {
     let t = trainer(3, 6);
     let xs = images(5, 32, 10.0);
@@ -204,16 +254,29 @@ fn bad_arguments_are_shape_errors_naming_the_argument() {
 }
 
 #[test]
-fn bf16_autocast_sets_and_restores_the_cuda_autocast_dtype() {
+fn bf16_autocast_sets_and_restores_each_devices_autocast_state() {
     use man_core::train::autocast;
-    use tch::Kind;
-    // A fresh thread starts from libtorch's default, float16.
+    use tch::{Device, Kind};
+    // A fresh thread starts from libtorch's defaults: float16 on CUDA, bfloat16 on the CPU, both off.
     std::thread::spawn(|| {
-        assert_eq!(autocast::cuda_autocast_kind(), Some(Kind::Half));
-        let inside = autocast::bf16(true, autocast::cuda_autocast_kind);
-        assert_eq!(inside, Some(Kind::BFloat16));
-        assert_eq!(autocast::cuda_autocast_kind(), Some(Kind::Half));
-        assert_eq!(autocast::bf16(false, autocast::cuda_autocast_kind), Some(Kind::Half));
+        let cuda = Device::Cuda(0);
+        assert_eq!(autocast::autocast_kind(cuda), Some(Kind::Half));
+        let inside = autocast::bf16(true, cuda, || (autocast::autocast_kind(cuda), autocast::autocast_enabled(cuda)));
+        assert_eq!(inside, (Some(Kind::BFloat16), true));
+        assert_eq!(autocast::autocast_kind(cuda), Some(Kind::Half));
+        assert!(!autocast::autocast_enabled(cuda));
+        assert_eq!(autocast::bf16(false, cuda, || autocast::autocast_kind(cuda)), Some(Kind::Half));
+
+        assert!(!autocast::autocast_enabled(Device::Cpu));
+        let inside = autocast::bf16(true, Device::Cpu, || {
+            (autocast::autocast_enabled(Device::Cpu), autocast::autocast_enabled(cuda))
+        });
+        assert_eq!(inside, (true, false));
+        assert!(!autocast::autocast_enabled(Device::Cpu));
+        // A panic inside the forward pass leaves the thread's state as it was.
+        let caught = std::panic::catch_unwind(|| autocast::bf16(true, Device::Cpu, || panic!("in the forward pass")));
+        assert!(caught.is_err());
+        assert!(!autocast::autocast_enabled(Device::Cpu));
     })
     .join()
     .unwrap();

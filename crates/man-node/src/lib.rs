@@ -19,6 +19,12 @@ use napi_derive::napi;
 
 use task::{run_sync, Compute};
 
+/// Runs when the addon is loaded, before it allocates tensors.
+#[napi_derive::module_init]
+fn init() {
+    man_core::runtime::tune_allocator();
+}
+
 /// What the addon runs on.
 #[napi(object)]
 pub struct BindingRuntimeInfo {
@@ -29,6 +35,11 @@ pub struct BindingRuntimeInfo {
     /// libtorch intra-op threads.
     pub threads: i32,
     pub addon_version: String,
+    /// The CPU has Intel AMX with bf16 / AVX-512 BF16 (what `precision: 'auto'` looks at).
+    pub cpu_amx_bf16: bool,
+    pub cpu_avx512_bf16: bool,
+    /// What `runtime.precision: 'auto'` chooses on the CPU: 'fp32' or 'bf16'.
+    pub cpu_auto_precision: String,
 }
 
 /// libtorch's version, CUDA devices and thread count, and the addon's version.
@@ -42,6 +53,9 @@ pub fn runtime_info() -> napi::Result<BindingRuntimeInfo> {
             cuda_device_count: info.cuda_device_count,
             threads: info.threads,
             addon_version: env!("CARGO_PKG_VERSION").to_string(),
+            cpu_amx_bf16: info.cpu_amx_bf16,
+            cpu_avx512_bf16: info.cpu_avx512_bf16,
+            cpu_auto_precision: info.cpu_auto_precision,
         })
     })
 }

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Int32Array, Uint32Array};
 use napi_derive::napi;
 
-use man_core::train::{checkpoint, AdamConfig, LossWeights, StepStats, Trainer, TrainerOptions};
+use man_core::train::{checkpoint, AdamConfig, Backward, LossWeights, StepStats, Trainer, TrainerOptions};
+use man_core::train::precision::PrecisionRequest;
 use man_core::Result;
 
 use crate::args;
@@ -36,6 +37,10 @@ pub struct BindingTrainerOptions {
     pub weight_decay: f64,
     /// bf16 autocast on CUDA; ignored on CPU.
     pub mixed_precision: bool,
+    /// 'per-network' (default: one network's activations alive at a time) | 'once' (the reference's single backward pass); the same weights either way.
+    pub backward: Option<String>,
+    /// 'auto' (bf16 autocast on a CPU with AMX or AVX-512-BF16, fp32 elsewhere) | 'fp32' (when absent: exact, for parity) | 'bf16'. Master weights and Adam's state stay fp32.
+    pub precision: Option<String>,
 }
 
 /// Both networks' predictions for the requested samples.
@@ -94,6 +99,8 @@ fn trainer_options(o: &BindingTrainerOptions) -> Result<TrainerOptions> {
             weight_decay: args::finite("weightDecay", o.weight_decay)?,
         },
         mixed_precision: o.mixed_precision,
+        backward: o.backward.as_deref().map(Backward::parse).transpose()?.unwrap_or_default(),
+        precision: o.precision.as_deref().map(PrecisionRequest::parse).transpose()?.unwrap_or(PrecisionRequest::Fp32),
     })
 }
 

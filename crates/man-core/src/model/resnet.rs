@@ -73,10 +73,14 @@ impl BasicBlock {
     }
 
     fn forward(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        let ys = xs.f_conv2d(&self.conv1, None::<&Tensor>, [self.stride; 2], [1, 1], [1, 1], 1)?;
-        let ys = self.bn1.forward(&ys, train)?.f_relu()?;
-        let ys = ys.f_conv2d(&self.conv2, None::<&Tensor>, [1, 1], [1, 1], [1, 1], 1)?;
-        let ys = self.bn2.forward(&ys, train)?;
+        // As torchvision: ReLU and the residual sum in place (no backward
+        // needs their inputs), and each intermediate dropped as soon as it is
+        // consumed; without gradient nothing else holds them.
+        let mut ys = xs.f_conv2d(&self.conv1, None::<&Tensor>, [self.stride; 2], [1, 1], [1, 1], 1)?;
+        ys = self.bn1.forward(&ys, train)?;
+        let _ = ys.f_relu_()?;
+        ys = ys.f_conv2d(&self.conv2, None::<&Tensor>, [1, 1], [1, 1], [1, 1], 1)?;
+        ys = self.bn2.forward(&ys, train)?;
         let shortcut = match &self.downsample {
             Some((w, bn)) => {
                 let s = xs.f_conv2d(w, None::<&Tensor>, [self.stride; 2], [0, 0], [1, 1], 1)?;
@@ -84,7 +88,9 @@ impl BasicBlock {
             }
             None => xs.shallow_clone(),
         };
-        Ok(ys.f_add(&shortcut)?.f_relu()?)
+        let _ = ys.f_add_(&shortcut)?;
+        let _ = ys.f_relu_()?;
+        Ok(ys)
     }
 }
 
@@ -123,9 +129,10 @@ impl ResNet18 {
 
     /// Logits for an NCHW float batch; `train` selects batch statistics.
     pub fn forward(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        let ys = xs.f_conv2d(&self.conv1, None::<&Tensor>, [2, 2], [3, 3], [1, 1], 1)?;
-        let ys = self.bn1.forward(&ys, train)?.f_relu()?;
-        let mut ys = ys.f_max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false)?;
+        let mut ys = xs.f_conv2d(&self.conv1, None::<&Tensor>, [2, 2], [3, 3], [1, 1], 1)?;
+        ys = self.bn1.forward(&ys, train)?;
+        let _ = ys.f_relu_()?;
+        ys = ys.f_max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false)?;
         for block in &self.layers {
             ys = block.forward(&ys, train)?;
         }

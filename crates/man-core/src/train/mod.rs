@@ -8,6 +8,8 @@ pub mod checkpoint;
 pub mod loss_api;
 pub mod losses;
 mod partition;
+mod per_network;
+pub mod precision;
 mod pretrained;
 mod steps;
 mod trainer;
@@ -20,5 +22,5 @@ pub use batches::StepTiming;
 pub use steps::{view_tensor, Batch, NextBatch};
 pub use validate::indices as check_indices;
 pub use trainer::{
-    LossWeights, Prediction, StepStats, Trainer, TrainerOptions, AMBIGUOUS, CLEAN, NOISY,
+    Backward, LossWeights, Prediction, StepStats, Trainer, TrainerOptions, AMBIGUOUS, CLEAN, NOISY,
 };

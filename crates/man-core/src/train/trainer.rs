@@ -7,6 +7,8 @@ use tch::{nn, Device, Kind, Tensor};
 use super::adam::{Adam, AdamConfig};
 use super::batches::{BufferPool, HostViews};
 use super::partition::Partition;
+use super::per_network::Pass;
+use super::precision::{self, Precision, PrecisionRequest};
 use super::{losses, validate};
 use crate::model::ResNet18;
 use crate::{ManError, Result};
@@ -21,8 +23,37 @@ pub struct TrainerOptions {
     /// Seeds the initial weights of both networks.
     pub seed: i64,
     pub adam: AdamConfig,
-    /// bf16 autocast for the forward passes; only on CUDA, ignored on CPU.
+    /// bf16 autocast for the forward passes on CUDA, ignored on CPU: the
+    /// older switch, kept; on CUDA it means `precision: Bf16`.
     pub mixed_precision: bool,
+    /// What the forward passes compute in (`precision.rs`).
+    pub precision: PrecisionRequest,
+    pub backward: Backward,
+}
+
+/// How a step back-propagates. Both give bitwise the same weights
+/// (crates/man-core/tests/train_backward.rs); they differ in memory and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backward {
+    /// Each network's forward passes, then its backward pass, then the other
+    /// network's (`per_network.rs`): one network's activations alive at a
+    /// time, for one more forward pass of network 2 without graph on the
+    /// ambiguous subset.
+    #[default]
+    PerNetwork,
+    /// Both networks' forward passes, then one backward pass of the summed
+    /// loss, as the reference code does.
+    Once,
+}
+
+impl Backward {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "per-network" => Ok(Self::PerNetwork),
+            "once" => Ok(Self::Once),
+            other => Err(ManError::Config(format!("runtime.backward must be 'per-network' or 'once', got '{other}'"))),
+        }
+    }
 }
 
 static SEED_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -89,8 +120,10 @@ pub struct StepStats {
 /// The numbers a step reports, kept on the device until the step is done and
 /// then read back in one transfer: one host synchronisation per step on CUDA.
 #[derive(Default)]
-struct Pending {
-    loss: Option<Tensor>,
+pub(super) struct Pending {
+    /// The total; already back-propagated when `back_propagated`.
+    pub(super) loss: Option<Tensor>,
+    pub(super) back_propagated: bool,
     clean: Option<Tensor>,
     ambiguous: Option<Tensor>,
     noisy: Option<Tensor>,
@@ -139,7 +172,8 @@ pub struct Trainer {
     nets: [ResNet18; 2],
     pub(crate) adam: Adam,
     device: Device,
-    autocast: bool,
+    precision: Precision,
+    backward: Backward,
     num_classes: i64,
     /// Host buffers of batch views, reused across steps (pinned on CUDA).
     pub(crate) buffers: std::sync::Arc<BufferPool>,
@@ -187,7 +221,7 @@ fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 }
 
 /// Lc = ½(CE(l1, y) + CE(l2, y)), added to the step's total.
-fn clean_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, pending: &mut Pending) -> Result<()> {
+pub(super) fn clean_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, pending: &mut Pending) -> Result<()> {
     let loss = losses::cross_entropy(l1, ys)?.f_add(&losses::cross_entropy(l2, ys)?)?.f_mul_scalar(0.5)?;
     pending.correct((count_correct(l1, ys)?, count_correct(l2, ys)?))?;
     pending.clean = Some(loss.shallow_clone());
@@ -195,7 +229,7 @@ fn clean_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, pending: &mut Pending) -> 
 }
 
 /// La (mutual learning), added to the total with weight ω.
-fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
+pub(super) fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
     let la = losses::mutual(l1, l2, ys, w.lambda)?;
     pending.correct((count_correct(l1, ys)?, count_correct(l2, ys)?))?;
     add_to(&mut pending.loss, la.f_mul_scalar(w.omega)?)?;
@@ -205,7 +239,7 @@ fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeights, pendin
 
 /// Ln = ½(MSE(softmax w1, softmax s1) + MSE(softmax w2, softmax s2)), added
 /// with weight γ; the weak logits are detached here when the weights say so.
-fn noisy_terms(weak: [&Tensor; 2], strong: [&Tensor; 2], ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
+pub(super) fn noisy_terms(weak: [&Tensor; 2], strong: [&Tensor; 2], ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
     let target = |t: &Tensor| if w.detach_weak { t.f_detach() } else { Ok(t.shallow_clone()) };
     let ln = losses::consistency(&target(weak[0])?, strong[0])?
         .f_add(&losses::consistency(&target(weak[1])?, strong[1])?)?
@@ -249,7 +283,12 @@ impl Trainer {
             nets,
             adam,
             device,
-            autocast: opts.mixed_precision && device.is_cuda(),
+            precision: if opts.mixed_precision && device.is_cuda() {
+                Precision::Bf16
+            } else {
+                precision::resolve(opts.precision, device, precision::cpu_bf16())
+            },
+            backward: opts.backward,
             num_classes: opts.num_classes,
             buffers: std::sync::Arc::new(BufferPool::new(device)),
             ahead: None,
@@ -269,6 +308,11 @@ impl Trainer {
             Device::Vulkan => "vulkan".into(),
             _ => "cpu".into(),
         }
+    }
+
+    /// What the forward passes compute in, `auto` resolved.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     pub fn num_classes(&self) -> i64 {
@@ -298,8 +342,9 @@ impl Trainer {
     }
 
     /// Float32 logits of network `k`; bf16 autocast inside when enabled.
-    fn logits(&self, k: usize, xs: &Tensor, train: bool) -> Result<Tensor> {
-        let out = super::autocast::bf16(self.autocast, || self.nets[k].forward(xs, train))?;
+    pub(super) fn logits(&self, k: usize, xs: &Tensor, train: bool) -> Result<Tensor> {
+        let bf16 = self.precision == Precision::Bf16;
+        let out = super::autocast::bf16(bf16, self.device, || self.nets[k].forward(xs, train))?;
         Ok(out.f_to_kind(Kind::Float)?)
     }
 
@@ -365,7 +410,7 @@ impl Trainer {
     /// Back-propagates the total (if any term was trained), takes one Adam
     /// step, and reads the step's numbers back.
     fn apply(&mut self, pending: Pending, stats: &mut StepStats) -> Result<()> {
-        if let Some(loss) = &pending.loss {
+        if let (Some(loss), false) = (&pending.loss, pending.back_propagated) {
             loss.f_backward()?;
         }
         if crate::dist::sync_gradients(self.data_parallel.as_mut(), pending.loss.is_some())? {
@@ -393,7 +438,12 @@ impl Trainer {
         self.adam.zero_grad()?;
         let mut stats = StepStats { clean: labels.len() as u32, ..Default::default() };
         let mut pending = Pending::default();
-        self.add_clean_loss(&xs, &ys, &mut pending)?;
+        if self.backward == Backward::PerNetwork && !batch_norm_cannot_train(&xs)? {
+            let pass = Pass { xs: &xs, grad: true, coupled: false };
+            self.per_network(&[pass], &mut pending, |l, p| clean_terms(&l[0][0], &l[0][1], &ys, p))?;
+        } else {
+            self.add_clean_loss(&xs, &ys, &mut pending)?;
+        }
         self.apply(pending, &mut stats)?;
         Ok(stats)
     }
@@ -459,6 +509,18 @@ impl Trainer {
             return Ok(stats);
         }
 
+        // A one-sample subset BatchNorm cannot train on is only counted, in
+        // eval mode, with the running statistics of the passes before it:
+        // that order exists only in the single pass, so such a step takes it.
+        let lone = [clean.len(), ambiguous.len(), noisy.len()].contains(&1) && batch_norm_cannot_train(&weak.f_narrow(0, 0, 1)?)?;
+        if self.backward == Backward::PerNetwork && !lone {
+            let subsets = [(0, clean.len()), (at_noisy, noisy.len()), (at_ambiguous, ambiguous.len())];
+            let [c, nz, a] = subsets.map(|(start, len)| (len > 0).then(|| positions(start, len)).transpose());
+            self.codivision_per_network(c?, nz?.zip(strong), a?, w, &mut pending)?;
+            self.apply(pending, &mut stats)?;
+            return Ok(stats);
+        }
+
         if !clean.is_empty() {
             let (xs, ys) = positions(0, clean.len())?;
             self.add_clean_loss(&xs, &ys, &mut pending)?;
@@ -518,7 +580,7 @@ impl Trainer {
         pending: &mut Pending,
     ) -> Result<()> {
         let n = weak.size()[0];
-        let (nc, na, nn) = sizes;
+        let na = sizes.1;
         let xs = match strong {
             Some(s) => Tensor::f_cat(&[weak, s], 0)?,
             None => weak.shallow_clone(),
@@ -527,7 +589,20 @@ impl Trainer {
         if batch_norm_cannot_train(&xs)? {
             return pending.correct(self.correct_eval(weak, &ys_all)?);
         }
+        let terms = |logits: [&Tensor; 2], pending: &mut Pending| joint_loss(logits, n, ints, sizes, w, pending);
+        if self.backward == Backward::PerNetwork {
+            let pass = Pass { xs: &xs, grad: true, coupled: na > 0 };
+            return self.per_network(&[pass], pending, |l, p| terms([&l[0][0], &l[0][1]], p));
+        }
         let logits = [self.logits(0, &xs, true)?, self.logits(1, &xs, true)?];
+        terms([&logits[0], &logits[1]], pending)
+    }
+}
+
+/// The joint pass's losses from its logits (see `Trainer::joint_terms`).
+fn joint_loss(logits: [&Tensor; 2], n: i64, ints: &Tensor, sizes: (i64, i64, i64), w: LossWeights, pending: &mut Pending) -> Result<()> {
+        let (nc, na, nn) = sizes;
+        let ys_all = ints.f_narrow(0, 0, n)?;
         let rows = |start: i64, len: i64| -> Result<([Tensor; 2], Tensor)> {
             let idx = ints.f_narrow(0, n + start, len)?;
             let pick = |k: usize| logits[k].f_index_select(0, &idx);
@@ -548,8 +623,9 @@ impl Trainer {
             noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, pending)?;
         }
         Ok(())
-    }
+}
 
+impl Trainer {
     /// Eval mode, no gradient: argmax of each network and, if asked, the
     /// ensemble's softmax (softmax of the mean of the two networks' logits), N×C row-major.
     pub fn predict_tensors(&self, xs: &Tensor, with_probs: bool) -> Result<Prediction> {

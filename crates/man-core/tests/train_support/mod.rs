@@ -13,6 +13,8 @@ pub fn options(num_classes: i64, seed: i64) -> TrainerOptions {
         seed,
         adam: AdamConfig::default(),
         mixed_precision: false,
+        backward: man_core::train::Backward::default(),
+        precision: man_core::train::precision::PrecisionRequest::Fp32,
     }
 }
 
