@@ -50,12 +50,17 @@ pub struct LossWeights {
     /// subset (the reference); true: one pass per network over the whole
     /// batch and the noisy samples' strong views (`man.subsetPasses`).
     pub joint: bool,
+    /// false: each subset's term is the mean over that subset, so a subset
+    /// of one sample weighs as much as the whole clean subset (the
+    /// reference); true: each term is scaled by its subset's share of the
+    /// batch, so every sample weighs alike (`man.subsetWeighting: 'batch'`).
+    pub batch_share: bool,
 }
 
 impl LossWeights {
     /// The reference's step: gradient through both views, a pass per subset.
     pub const fn new(lambda: f64, omega: f64, gamma: f64) -> Self {
-        LossWeights { lambda, omega, gamma, detach_weak: false, joint: false }
+        LossWeights { lambda, omega, gamma, detach_weak: false, joint: false, batch_share: false }
     }
 }
 
@@ -186,32 +191,44 @@ fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     Ok(logits.f_argmax(1, false)?.f_eq_tensor(labels)?.f_sum(Kind::Int64)?)
 }
 
-/// Lc = ½(CE(l1, y) + CE(l2, y)), added to the step's total.
-fn clean_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, pending: &mut Pending) -> Result<()> {
+/// What a subset's term is multiplied by in the total: 1 (each subset's
+/// mean, the reference), or its share of the `batch` samples.
+fn subset_factor(w: LossWeights, subset: usize, batch: usize) -> f64 {
+    if w.batch_share && batch > 0 {
+        subset as f64 / batch as f64
+    } else {
+        1.0
+    }
+}
+
+/// Lc = ½(CE(l1, y) + CE(l2, y)), added to the step's total times `factor` (see `subset_factor`).
+fn clean_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, factor: f64, pending: &mut Pending) -> Result<()> {
     let loss = losses::cross_entropy(l1, ys)?.f_add(&losses::cross_entropy(l2, ys)?)?.f_mul_scalar(0.5)?;
     pending.correct((count_correct(l1, ys)?, count_correct(l2, ys)?))?;
     pending.clean = Some(loss.shallow_clone());
-    add_to(&mut pending.loss, loss)
+    // Multiplying by exactly 1 would change nothing but add a kernel.
+    let weighted = if factor == 1.0 { loss } else { loss.f_mul_scalar(factor)? };
+    add_to(&mut pending.loss, weighted)
 }
 
-/// La (mutual learning), added to the total with weight ω.
-fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
+/// La (mutual learning), added to the total with weight ω (times `factor`).
+fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeights, factor: f64, pending: &mut Pending) -> Result<()> {
     let la = losses::mutual(l1, l2, ys, w.lambda)?;
     pending.correct((count_correct(l1, ys)?, count_correct(l2, ys)?))?;
-    add_to(&mut pending.loss, la.f_mul_scalar(w.omega)?)?;
+    add_to(&mut pending.loss, la.f_mul_scalar(w.omega * factor)?)?;
     pending.ambiguous = Some(la);
     Ok(())
 }
 
 /// Ln = ½(MSE(softmax w1, softmax s1) + MSE(softmax w2, softmax s2)), added
-/// with weight γ; the weak logits are detached here when the weights say so.
-fn noisy_terms(weak: [&Tensor; 2], strong: [&Tensor; 2], ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
+/// with weight γ (times `factor`); the weak logits are detached here when the weights say so.
+fn noisy_terms(weak: [&Tensor; 2], strong: [&Tensor; 2], ys: &Tensor, w: LossWeights, factor: f64, pending: &mut Pending) -> Result<()> {
     let target = |t: &Tensor| if w.detach_weak { t.f_detach() } else { Ok(t.shallow_clone()) };
     let ln = losses::consistency(&target(weak[0])?, strong[0])?
         .f_add(&losses::consistency(&target(weak[1])?, strong[1])?)?
         .f_mul_scalar(0.5)?;
     pending.correct((count_correct(weak[0], ys)?, count_correct(weak[1], ys)?))?;
-    add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma)?)?;
+    add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma * factor)?)?;
     pending.noisy = Some(ln);
     Ok(())
 }
@@ -353,13 +370,13 @@ impl Trainer {
     /// ½(CE(f1(x), y) + CE(f2(x), y)): the warm-up loss and the clean
     /// subset's Lc, added to the step's total. Where BatchNorm cannot train
     /// on `xs` (one sample, 1×1 maps) only the eval-mode correct counts.
-    fn add_clean_loss(&self, xs: &Tensor, ys: &Tensor, pending: &mut Pending) -> Result<()> {
+    fn add_clean_loss(&self, xs: &Tensor, ys: &Tensor, factor: f64, pending: &mut Pending) -> Result<()> {
         if batch_norm_cannot_train(xs)? {
             return pending.correct(self.correct_eval(xs, ys)?);
         }
         let l1 = self.logits(0, xs, true)?;
         let l2 = self.logits(1, xs, true)?;
-        clean_terms(&l1, &l2, ys, pending)
+        clean_terms(&l1, &l2, ys, factor, pending)
     }
 
     /// Back-propagates the total (if any term was trained), takes one Adam
@@ -393,7 +410,7 @@ impl Trainer {
         self.adam.zero_grad()?;
         let mut stats = StepStats { clean: labels.len() as u32, ..Default::default() };
         let mut pending = Pending::default();
-        self.add_clean_loss(&xs, &ys, &mut pending)?;
+        self.add_clean_loss(&xs, &ys, 1.0, &mut pending)?;
         self.apply(pending, &mut stats)?;
         Ok(stats)
     }
@@ -461,7 +478,7 @@ impl Trainer {
 
         if !clean.is_empty() {
             let (xs, ys) = positions(0, clean.len())?;
-            self.add_clean_loss(&xs, &ys, &mut pending)?;
+            self.add_clean_loss(&xs, &ys, subset_factor(w, clean.len(), labels.len()), &mut pending)?;
         }
 
         if let Some(xs_strong) = strong {
@@ -484,7 +501,7 @@ impl Trainer {
                 let s1 = self.logits(0, &xs_strong, true)?;
                 let w2 = weak_logits(1)?;
                 let s2 = self.logits(1, &xs_strong, true)?;
-                noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, &mut pending)?;
+                noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, subset_factor(w, noisy.len(), labels.len()), &mut pending)?;
             }
         }
 
@@ -495,7 +512,7 @@ impl Trainer {
             } else {
                 let l1 = self.logits(0, &xs, true)?;
                 let l2 = self.logits(1, &xs, true)?;
-                ambiguous_terms(&l1, &l2, &ys, w, &mut pending)?;
+                ambiguous_terms(&l1, &l2, &ys, w, subset_factor(w, ambiguous.len(), labels.len()), &mut pending)?;
             }
         }
 
@@ -528,6 +545,7 @@ impl Trainer {
             return pending.correct(self.correct_eval(weak, &ys_all)?);
         }
         let logits = [self.logits(0, &xs, true)?, self.logits(1, &xs, true)?];
+        let factor = |size: i64| subset_factor(w, size as usize, n as usize);
         let rows = |start: i64, len: i64| -> Result<([Tensor; 2], Tensor)> {
             let idx = ints.f_narrow(0, n + start, len)?;
             let pick = |k: usize| logits[k].f_index_select(0, &idx);
@@ -535,17 +553,17 @@ impl Trainer {
         };
         if nc > 0 {
             let ([l1, l2], ys) = rows(0, nc)?;
-            clean_terms(&l1, &l2, &ys, pending)?;
+            clean_terms(&l1, &l2, &ys, factor(nc), pending)?;
         }
         if na > 0 {
             let ([l1, l2], ys) = rows(nc, na)?;
-            ambiguous_terms(&l1, &l2, &ys, w, pending)?;
+            ambiguous_terms(&l1, &l2, &ys, w, factor(na), pending)?;
         }
         if nn > 0 {
             let ([w1, w2], ys) = rows(nc + na, nn)?;
             let s1 = logits[0].f_narrow(0, n, nn)?;
             let s2 = logits[1].f_narrow(0, n, nn)?;
-            noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, pending)?;
+            noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, factor(nn), pending)?;
         }
         Ok(())
     }
