@@ -21,6 +21,13 @@ export interface BindingLossWeights {
    * batch and the noisy samples' strong views (`man.subsetPasses`).
    */
   joint: boolean
+  /**
+   * false: each subset's term is the mean over that subset, so a subset
+   * of one sample weighs as much as the whole clean subset (the
+   * reference); true: each term is scaled by its subset's share of the
+   * batch, so every sample weighs alike (`man.subsetWeighting: 'batch'`).
+   */
+  batchShare: boolean
 }
 
 /** What one training step did. */

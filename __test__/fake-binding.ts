@@ -95,6 +95,8 @@ export interface FakeStep {
   detachWeak: boolean | null
   /** Co-division steps: one forward pass per network over the whole batch. */
   joint: boolean | null
+  /** Co-division steps: each subset's term weighted by its share of the batch. */
+  batchShare: boolean | null
   lr: number
   /** The batch announced as next (prepared ahead by the real addon); null when none was. */
   next: { indices: number[]; codes: number[] | null } | null
@@ -250,6 +252,7 @@ export class FakeTrainer implements BindingTrainer {
       gamma: weights?.gamma ?? null,
       detachWeak: weights?.detachWeak ?? null,
       joint: weights?.joint ?? null,
+      batchShare: weights?.batchShare ?? null,
       lr: this.state.lr,
       next: next == null ? null : { indices: Array.from(next.indices), codes: next.codes == null ? null : Array.from(next.codes) },
     })

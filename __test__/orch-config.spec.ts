@@ -33,7 +33,7 @@ test('the paper preset is the defaults with the reference loop; cpu-small is sma
   t.deepEqual(
     { man: defaults.man, train: defaults.train },
     {
-      man: { ...paper.man, coDivisionView: 'test', consistencyGradient: 'strong', subsetPasses: 'joint', lambdaRamp: 'co-division', noisyBound: 'first' },
+      man: { ...paper.man, coDivisionView: 'test', consistencyGradient: 'strong', subsetPasses: 'joint', subsetWeighting: 'batch', lambdaRamp: 'co-division', noisyBound: 'first' },
       train: { ...paper.train, warmupEnd: 'plateau' },
     },
   )

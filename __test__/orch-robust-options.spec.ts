@@ -62,7 +62,11 @@ test('boundNoisy keeps the noisiest samples noisy and makes the excess, given la
 })
 
 /** Trains a tiny run per option value and checks the flag every co-division step received. */
-async function stepFlagFollows(t: ExecutionContext, man: 'consistencyGradient' | 'subsetPasses', flag: 'detachWeak' | 'joint', values: ReadonlyArray<readonly [string, boolean]>) {
+async function stepFlagFollows(
+  t: ExecutionContext,
+  man: 'consistencyGradient' | 'subsetPasses' | 'subsetWeighting',
+  flag: 'detachWeak' | 'joint' | 'batchShare',
+  values: ReadonlyArray<readonly [string, boolean]>) {
   for (const [option, expected] of values) {
     const fake = install()
     const dir = await tempDir(t)
@@ -85,6 +89,13 @@ test.serial("subsetPasses 'joint' asks every co-division step for one pass per n
   stepFlagFollows(t, 'subsetPasses', 'joint', [
     ['joint', true],
     ['separate', false],
+  ]),
+)
+
+test.serial("subsetWeighting 'batch' asks every co-division step to weigh each subset by its share of the batch", (t) =>
+  stepFlagFollows(t, 'subsetWeighting', 'batchShare', [
+    ['batch', true],
+    ['subset', false],
   ]),
 )
 

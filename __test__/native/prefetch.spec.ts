@@ -26,7 +26,7 @@ function open(): { ds: BindingDataset; labels: Int32Array; trainer: BindingTrain
   return { ds, labels, trainer: callNativeSync(() => b.Trainer.create(trainerOptions)) }
 }
 
-const W = { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false }
+const W = { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false, batchShare: false }
 
 /** Warm-up then co-division steps over four batches; `announce(k)` is what step k says comes next. */
 async function run(announce: (k: number) => Uint32Array | null): Promise<BindingStepResult[]> {

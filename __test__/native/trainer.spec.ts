@@ -63,7 +63,7 @@ test('a co-division step reports each subset', async (t) => {
     trainer.coDivisionStep(
       ds,
       { epoch: 11, indices: Uint32Array.from([0, 1, 2, 3, 4, 5]), labels, codes: Uint8Array.from([0, 0, 1, 1, 2, 2]) },
-      { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false },
+      { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false, batchShare: false },
     ),
   )
   t.deepEqual([r.clean, r.ambiguous, r.noisy], [2, 2, 2])
@@ -74,7 +74,7 @@ test('a co-division step reports each subset', async (t) => {
       trainer.coDivisionStep(
         ds,
         { epoch: 11, indices: Uint32Array.from([0, 7]), labels: labels.subarray(0, 2), codes: Uint8Array.from([0, 0]) },
-        { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false },
+        { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false, batchShare: false },
       ),
     ),
     { instanceOf: ManError },
@@ -93,7 +93,7 @@ test('a batch without codes, or with null ones, takes a warm-up step; a co-divis
   const nulled = await callNative(() => trainer.warmupStep(ds, { epoch: 1, indices, labels, codes: null }, null))
   t.true(Number.isFinite(absent.loss) && Number.isFinite(nulled.loss))
   t.is(nulled.clean, 4)
-  const weights = { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false }
+  const weights = { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false, batchShare: false }
   const err = await t.throwsAsync(callNative(() => trainer.coDivisionStep(ds, { epoch: 11, indices, labels, codes: null }, weights)), {
     instanceOf: ManError,
   })

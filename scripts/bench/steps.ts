@@ -112,7 +112,7 @@ export async function benchSteps(binding: Binding, o: StepOptions): Promise<{ re
       const r =
         kind === 'warmup'
           ? await callNative(() => trainer.warmupStep(ds, batch, next && { indices: next }))
-          : await callNative(() => trainer.coDivisionStep(ds, batch, { lambda: o.lambda, omega: o.omega, gamma: o.gamma, detachWeak: false, joint: false }, next && { indices: next, codes }))
+          : await callNative(() => trainer.coDivisionStep(ds, batch, { lambda: o.lambda, omega: o.omega, gamma: o.gamma, detachWeak: false, joint: false, batchShare: false }, next && { indices: next, codes }))
       if (k === 0) continue
       wall.push(performance.now() - t0)
       cpuS += cpuSeconds() - cpu0

@@ -5,7 +5,7 @@ export const presets = {
   /** The published setting (docs/method.md); equal to the schema's defaults, spelled out. */
   paper: {
     train: { imageSize: 224, batchSize: 128, epochs: 100, warmup: 10, warmupEnd: 'fixed' },
-    man: { coDivisionView: 'weak', consistencyGradient: 'both', subsetPasses: 'separate', lambdaRamp: 'run', noisyBound: 'none', relabel: 'none' },
+    man: { coDivisionView: 'weak', consistencyGradient: 'both', subsetPasses: 'separate', subsetWeighting: 'subset', lambdaRamp: 'run', noisyBound: 'none', relabel: 'none' },
   },
   /**
    * Small enough to finish in minutes on two CPU cores, from scratch. Without a

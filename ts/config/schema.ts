@@ -123,6 +123,12 @@ export const manSchema = z
       .describe(
         "forward passes of a co-division step: 'separate' (one per subset, BatchNorm statistics from each subset, as the reference) or 'joint' (one per network over the whole batch and the noisy samples' strong views)",
       ),
+    subsetWeighting: z
+      .enum(['subset', 'batch'])
+      .default('batch')
+      .describe(
+        "what each co-division term averages over: 'subset' (the mean over its subset, so a subset of one sample weighs as much as the clean subset, as the reference) or 'batch' (each term times its subset's share of the batch: every sample weighs alike)",
+      ),
     lambdaRamp: z
       .enum(['run', 'co-division'])
       .default('co-division')

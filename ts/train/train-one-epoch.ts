@@ -257,6 +257,7 @@ export async function trainOneEpoch(
           gamma: config.man.gamma,
           detachWeak: config.man.consistencyGradient === 'strong',
           joint: config.man.subsetPasses === 'joint',
+          batchShare: config.man.subsetWeighting === 'batch',
         }
   for (let b = startBatch; b < order.batches; b++) {
     // Data-parallel: this rank's shard of the global batch (the whole batch on one rank).

@@ -41,7 +41,7 @@ const EPOCH = 12
 /** Three samples of each subset: BatchNorm statistics come from each subset separately. */
 const CODES = Uint8Array.from([0, 1, 2, 2, 0, 1, 1, 2, 0])
 const LABELS = Int32Array.from([3, 0, 6, 1, 5, 2, 4, 0, 1])
-const STEP = { lambda: 0.37, omega: 0.6, gamma: 1, detachWeak: false, joint: false }
+const STEP = { lambda: 0.37, omega: 0.6, gamma: 1, detachWeak: false, joint: false, batchShare: false }
 const ADAM = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 }
 
 /** Tolerances of docs/fidelity.md. */

@@ -78,6 +78,15 @@ fn joint_passes_give_bitwise_the_same_weights() {
 }
 
 #[test]
+fn batch_share_weighting_gives_bitwise_the_same_weights() {
+    // The defaults: joint passes, a fixed weak target, terms weighted by their share of the batch.
+    let w = LossWeights { joint: true, detach_weak: true, batch_share: true, ..LossWeights::new(0.4, 0.6, 1.0) };
+    check(18, 3, |t, i| codivision(t, i, &MIXED, w));
+    let w = LossWeights { batch_share: true, ..LossWeights::new(0.4, 0.6, 1.0) };
+    check(19, 2, |t, i| codivision(t, i, &MIXED, w));
+}
+
+#[test]
 fn a_subset_batchnorm_cannot_train_on_is_counted_the_same_way() {
     // One ambiguous sample at 32 px: 1×1 maps, counted in eval mode, not trained.
     let w = LossWeights::new(0.4, 0.6, 1.0);

@@ -108,6 +108,35 @@ fn a_joint_step_sums_the_weighted_terms_with_whole_batch_statistics() {
 }
 
 #[test]
+fn batch_share_weighs_each_subset_by_its_share_of_the_batch() {
+    // 3 clean, 1 ambiguous, 2 noisy of 6: the terms weigh 3/6, 1/6 and 2/6.
+    let codes = [0, 0, 0, 1, 2, 2];
+    let weak = images(6, 32, 13.0);
+    let strong = images(2, 32, 14.0);
+    let labels = [0, 1, 2, 0, 1, 2];
+    for base in [W, JOINT] {
+        let shared = LossWeights { batch_share: true, ..base };
+        let mut a = trainer(3, 8);
+        let mut b = trainer(3, 8);
+        let sa = a.codivision_step_tensors(&weak, Some(&strong), &labels, &codes, base).unwrap();
+        let sb = b.codivision_step_tensors(&weak, Some(&strong), &labels, &codes, shared).unwrap();
+        // The same passes, so the same subset losses; only their weights in the total differ.
+        assert_eq!((sa.loss_clean, sa.loss_ambiguous, sa.loss_noisy), (sb.loss_clean, sb.loss_ambiguous, sb.loss_noisy));
+        rel_close(sa.loss, sa.loss_clean + W.omega * sa.loss_ambiguous + W.gamma * sa.loss_noisy);
+        rel_close(sb.loss, sb.loss_clean * 3.0 / 6.0 + W.omega * sb.loss_ambiguous / 6.0 + W.gamma * sb.loss_noisy * 2.0 / 6.0);
+        let (va, vb) = (train_support::state(&a), train_support::state(&b));
+        assert!(va.iter().zip(&vb).any(|((_, x), (_, y))| x != y), "joint: {}: same update", base.joint);
+    }
+    // A batch that is all clean has share 1: exactly the reference's step.
+    let mut a = trainer(3, 8);
+    let mut b = trainer(3, 8);
+    let sa = a.codivision_step_tensors(&weak, None, &labels, &[0; 6], JOINT).unwrap();
+    let sb = b.codivision_step_tensors(&weak, None, &labels, &[0; 6], LossWeights { batch_share: true, ..JOINT }).unwrap();
+    assert_eq!(sa, sb);
+    assert_same_state(&a, &b);
+}
+
+#[test]
 fn a_detached_weak_target_keeps_the_loss_and_changes_the_update() {
     let weak = images(4, 32, 11.0);
     let strong = images(4, 32, 12.0);

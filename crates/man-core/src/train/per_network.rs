@@ -15,7 +15,7 @@
 
 use tch::{Kind, Tensor};
 
-use super::trainer::{ambiguous_terms, clean_terms, noisy_terms, LossWeights, Pending, Trainer};
+use super::trainer::{ambiguous_terms, clean_terms, noisy_terms, subset_factor, LossWeights, Pending, Trainer};
 use crate::Result;
 
 /// One forward pass of both networks within a step: its input, whether it
@@ -136,16 +136,19 @@ impl Trainer {
 
     /// `codivision_step_tensors` with `Backward::PerNetwork`: the same
     /// subsets (images and labels of each, the noisy one with its strong
-    /// views), the same passes and terms in the same order. Every subset
-    /// given must be one BatchNorm can train on.
+    /// views), the same passes and terms in the same order, each term
+    /// weighted against the `batch` samples as `subset_factor` says. Every
+    /// subset given must be one BatchNorm can train on.
     pub(super) fn codivision_per_network(
         &self,
         clean: Option<(Tensor, Tensor)>,
         noisy: Option<((Tensor, Tensor), Tensor)>,
         ambiguous: Option<(Tensor, Tensor)>,
         w: LossWeights,
+        batch: usize,
         pending: &mut Pending,
     ) -> Result<()> {
+        let factor = |ys: &Tensor| subset_factor(w, ys.size()[0] as usize, batch);
         let (noisy, strong) = match noisy {
             Some((weak, strong)) => (Some(weak), Some(strong)),
             None => (None, None),
@@ -167,15 +170,15 @@ impl Trainer {
         self.per_network(&passes, pending, |l, p| {
             let mut i = 0;
             if let Some((_, ys)) = &clean {
-                clean_terms(&l[i][0], &l[i][1], ys, p)?;
+                clean_terms(&l[i][0], &l[i][1], ys, factor(ys), p)?;
                 i += 1;
             }
             if let Some((_, ys)) = &noisy {
-                noisy_terms([&l[i][0], &l[i][1]], [&l[i + 1][0], &l[i + 1][1]], ys, w, p)?;
+                noisy_terms([&l[i][0], &l[i][1]], [&l[i + 1][0], &l[i + 1][1]], ys, w, factor(ys), p)?;
                 i += 2;
             }
             if let Some((_, ys)) = &ambiguous {
-                ambiguous_terms(&l[i][0], &l[i][1], ys, w, p)?;
+                ambiguous_terms(&l[i][0], &l[i][1], ys, w, factor(ys), p)?;
             }
             Ok(())
         })

@@ -81,12 +81,17 @@ pub struct LossWeights {
     /// subset (the reference); true: one pass per network over the whole
     /// batch and the noisy samples' strong views (`man.subsetPasses`).
     pub joint: bool,
+    /// false: each subset's term is the mean over that subset, so a subset
+    /// of one sample weighs as much as the whole clean subset (the
+    /// reference); true: each term is scaled by its subset's share of the
+    /// batch, so every sample weighs alike (`man.subsetWeighting: 'batch'`).
+    pub batch_share: bool,
 }
 
 impl LossWeights {
     /// The reference's step: gradient through both views, a pass per subset.
     pub const fn new(lambda: f64, omega: f64, gamma: f64) -> Self {
-        LossWeights { lambda, omega, gamma, detach_weak: false, joint: false }
+        LossWeights { lambda, omega, gamma, detach_weak: false, joint: false, batch_share: false }
     }
 }
 
@@ -220,32 +225,44 @@ fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     Ok(logits.f_argmax(1, false)?.f_eq_tensor(labels)?.f_sum(Kind::Int64)?)
 }
 
-/// Lc = ½(CE(l1, y) + CE(l2, y)), added to the step's total.
-pub(super) fn clean_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, pending: &mut Pending) -> Result<()> {
+/// What a subset's term is multiplied by in the total: 1 (each subset's
+/// mean, the reference), or its share of the `batch` samples.
+pub(super) fn subset_factor(w: LossWeights, subset: usize, batch: usize) -> f64 {
+    if w.batch_share && batch > 0 {
+        subset as f64 / batch as f64
+    } else {
+        1.0
+    }
+}
+
+/// Lc = ½(CE(l1, y) + CE(l2, y)), added to the step's total times `factor` (see `subset_factor`).
+pub(super) fn clean_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, factor: f64, pending: &mut Pending) -> Result<()> {
     let loss = losses::cross_entropy(l1, ys)?.f_add(&losses::cross_entropy(l2, ys)?)?.f_mul_scalar(0.5)?;
     pending.correct((count_correct(l1, ys)?, count_correct(l2, ys)?))?;
     pending.clean = Some(loss.shallow_clone());
-    add_to(&mut pending.loss, loss)
+    // Multiplying by exactly 1 would change nothing but add a kernel.
+    let weighted = if factor == 1.0 { loss } else { loss.f_mul_scalar(factor)? };
+    add_to(&mut pending.loss, weighted)
 }
 
-/// La (mutual learning), added to the total with weight ω.
-pub(super) fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
+/// La (mutual learning), added to the total with weight ω (times `factor`).
+pub(super) fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeights, factor: f64, pending: &mut Pending) -> Result<()> {
     let la = losses::mutual(l1, l2, ys, w.lambda)?;
     pending.correct((count_correct(l1, ys)?, count_correct(l2, ys)?))?;
-    add_to(&mut pending.loss, la.f_mul_scalar(w.omega)?)?;
+    add_to(&mut pending.loss, la.f_mul_scalar(w.omega * factor)?)?;
     pending.ambiguous = Some(la);
     Ok(())
 }
 
 /// Ln = ½(MSE(softmax w1, softmax s1) + MSE(softmax w2, softmax s2)), added
-/// with weight γ; the weak logits are detached here when the weights say so.
-pub(super) fn noisy_terms(weak: [&Tensor; 2], strong: [&Tensor; 2], ys: &Tensor, w: LossWeights, pending: &mut Pending) -> Result<()> {
+/// with weight γ (times `factor`); the weak logits are detached here when the weights say so.
+pub(super) fn noisy_terms(weak: [&Tensor; 2], strong: [&Tensor; 2], ys: &Tensor, w: LossWeights, factor: f64, pending: &mut Pending) -> Result<()> {
     let target = |t: &Tensor| if w.detach_weak { t.f_detach() } else { Ok(t.shallow_clone()) };
     let ln = losses::consistency(&target(weak[0])?, strong[0])?
         .f_add(&losses::consistency(&target(weak[1])?, strong[1])?)?
         .f_mul_scalar(0.5)?;
     pending.correct((count_correct(weak[0], ys)?, count_correct(weak[1], ys)?))?;
-    add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma)?)?;
+    add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma * factor)?)?;
     pending.noisy = Some(ln);
     Ok(())
 }
@@ -398,13 +415,13 @@ impl Trainer {
     /// ½(CE(f1(x), y) + CE(f2(x), y)): the warm-up loss and the clean
     /// subset's Lc, added to the step's total. Where BatchNorm cannot train
     /// on `xs` (one sample, 1×1 maps) only the eval-mode correct counts.
-    fn add_clean_loss(&self, xs: &Tensor, ys: &Tensor, pending: &mut Pending) -> Result<()> {
+    fn add_clean_loss(&self, xs: &Tensor, ys: &Tensor, factor: f64, pending: &mut Pending) -> Result<()> {
         if batch_norm_cannot_train(xs)? {
             return pending.correct(self.correct_eval(xs, ys)?);
         }
         let l1 = self.logits(0, xs, true)?;
         let l2 = self.logits(1, xs, true)?;
-        clean_terms(&l1, &l2, ys, pending)
+        clean_terms(&l1, &l2, ys, factor, pending)
     }
 
     /// Back-propagates the total (if any term was trained), takes one Adam
@@ -440,9 +457,9 @@ impl Trainer {
         let mut pending = Pending::default();
         if self.backward == Backward::PerNetwork && !batch_norm_cannot_train(&xs)? {
             let pass = Pass { xs: &xs, grad: true, coupled: false };
-            self.per_network(&[pass], &mut pending, |l, p| clean_terms(&l[0][0], &l[0][1], &ys, p))?;
+            self.per_network(&[pass], &mut pending, |l, p| clean_terms(&l[0][0], &l[0][1], &ys, 1.0, p))?;
         } else {
-            self.add_clean_loss(&xs, &ys, &mut pending)?;
+            self.add_clean_loss(&xs, &ys, 1.0, &mut pending)?;
         }
         self.apply(pending, &mut stats)?;
         Ok(stats)
@@ -516,14 +533,14 @@ impl Trainer {
         if self.backward == Backward::PerNetwork && !lone {
             let subsets = [(0, clean.len()), (at_noisy, noisy.len()), (at_ambiguous, ambiguous.len())];
             let [c, nz, a] = subsets.map(|(start, len)| (len > 0).then(|| positions(start, len)).transpose());
-            self.codivision_per_network(c?, nz?.zip(strong), a?, w, &mut pending)?;
+            self.codivision_per_network(c?, nz?.zip(strong), a?, w, labels.len(), &mut pending)?;
             self.apply(pending, &mut stats)?;
             return Ok(stats);
         }
 
         if !clean.is_empty() {
             let (xs, ys) = positions(0, clean.len())?;
-            self.add_clean_loss(&xs, &ys, &mut pending)?;
+            self.add_clean_loss(&xs, &ys, subset_factor(w, clean.len(), labels.len()), &mut pending)?;
         }
 
         if let Some(xs_strong) = strong {
@@ -546,7 +563,7 @@ impl Trainer {
                 let s1 = self.logits(0, &xs_strong, true)?;
                 let w2 = weak_logits(1)?;
                 let s2 = self.logits(1, &xs_strong, true)?;
-                noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, &mut pending)?;
+                noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, subset_factor(w, noisy.len(), labels.len()), &mut pending)?;
             }
         }
 
@@ -557,7 +574,7 @@ impl Trainer {
             } else {
                 let l1 = self.logits(0, &xs, true)?;
                 let l2 = self.logits(1, &xs, true)?;
-                ambiguous_terms(&l1, &l2, &ys, w, &mut pending)?;
+                ambiguous_terms(&l1, &l2, &ys, w, subset_factor(w, ambiguous.len(), labels.len()), &mut pending)?;
             }
         }
 
@@ -603,6 +620,7 @@ impl Trainer {
 fn joint_loss(logits: [&Tensor; 2], n: i64, ints: &Tensor, sizes: (i64, i64, i64), w: LossWeights, pending: &mut Pending) -> Result<()> {
         let (nc, na, nn) = sizes;
         let ys_all = ints.f_narrow(0, 0, n)?;
+        let factor = |size: i64| subset_factor(w, size as usize, n as usize);
         let rows = |start: i64, len: i64| -> Result<([Tensor; 2], Tensor)> {
             let idx = ints.f_narrow(0, n + start, len)?;
             let pick = |k: usize| logits[k].f_index_select(0, &idx);
@@ -610,17 +628,17 @@ fn joint_loss(logits: [&Tensor; 2], n: i64, ints: &Tensor, sizes: (i64, i64, i64
         };
         if nc > 0 {
             let ([l1, l2], ys) = rows(0, nc)?;
-            clean_terms(&l1, &l2, &ys, pending)?;
+            clean_terms(&l1, &l2, &ys, factor(nc), pending)?;
         }
         if na > 0 {
             let ([l1, l2], ys) = rows(nc, na)?;
-            ambiguous_terms(&l1, &l2, &ys, w, pending)?;
+            ambiguous_terms(&l1, &l2, &ys, w, factor(na), pending)?;
         }
         if nn > 0 {
             let ([w1, w2], ys) = rows(nc + na, nn)?;
             let s1 = logits[0].f_narrow(0, n, nn)?;
             let s2 = logits[1].f_narrow(0, n, nn)?;
-            noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, pending)?;
+            noisy_terms([&w1, &w2], [&s1, &s2], &ys, w, factor(nn), pending)?;
         }
         Ok(())
 }
