@@ -39,7 +39,7 @@ test('bf16 and both backward modes train: finite losses, the same numbers for pe
   await callNative(() => ds.scan())
   const indices = Uint32Array.from({ length: 8 }, (_, i) => i)
   const codes = Uint8Array.from(indices, (i) => i % 3)
-  const weights = { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false }
+  const weights = { lambda: 0.5, omega: 0.6, gamma: 1, detachWeak: false, joint: false, batchShare: false }
   const run = async (precision: string, backward: string) => {
     const trainer = create(precision, backward)
     const warm = await callNative(() => trainer.warmupStep(ds, { epoch: 1, indices, labels }))

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       if (coDivision) {
         const c = codes.subarray(start, end)
         const nextCodes = next === null ? undefined : codes.subarray(next.start, next.end)
-        const weights = { lambda: o.lambda, omega: o.omega, gamma: o.gamma, detachWeak: false, joint: false }
+        const weights = { lambda: o.lambda, omega: o.omega, gamma: o.gamma, detachWeak: false, joint: false, batchShare: false }
         const ahead = nextIndices === undefined ? undefined : { indices: nextIndices, codes: nextCodes }
         await callNative(() => trainer.coDivisionStep(ds, { epoch: VIEW_EPOCH, indices, labels: y, codes: c }, weights, ahead))
       } else {
