@@ -35,7 +35,7 @@ for size in "${sizes[@]}"; do
     --image-size "$size" --batch-size 64 --epochs 2 --warmup 1 --runtime.threads 2 --device cpu "$@" > "$run/out.jsonl"
   kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
-  acc=$(grep '"epoch"' "$run/out.jsonl" | tail -n1 | sed -n 's/.*"test":{"size":[0-9]*,"accuracy1":[^,]*,"accuracy2":[^,]*,"accuracy":\([0-9.e-]*\).*/\1/p')
+  acc=$(grep '"type":"epoch"' "$run/out.jsonl" | tail -n1 | sed -n 's/.*"test":{"size":[0-9]*,"accuracy1":[^,]*,"accuracy2":[^,]*,"accuracy":\([0-9.e-]*\).*/\1/p')
   printf '{"size":%s,"batch":64,"peakRssMiB":%s,"wall":"%s","testAccuracy":%s,"extra":"%s","bin":"%s"}\n' \
     "$size" "$(( kib / 1024 ))" "$wall" "${acc:-null}" "$*" "$BIN"
   rm -rf "$run" "$log"
