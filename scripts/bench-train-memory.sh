@@ -35,7 +35,8 @@ for size in "${sizes[@]}"; do
     --image-size "$size" --batch-size 64 --epochs 2 --warmup 1 --runtime.threads 2 --device cpu "$@" > "$run/out.jsonl"
   kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
-  acc=$(grep '"type":"epoch"' "$run/out.jsonl" | tail -n1 | sed -n 's/.*"test":{"size":[0-9]*,"accuracy1":[^,]*,"accuracy2":[^,]*,"accuracy":\([0-9.e-]*\).*/\1/p')
+  # The last epoch event's ensemble test accuracy, read as JSON (not by key order).
+  acc=$(node -e 'const ev = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === "epoch").at(-1); console.log(ev?.test?.accuracy ?? "")' "$run/out.jsonl")
   printf '{"size":%s,"batch":64,"peakRssMiB":%s,"wall":"%s","testAccuracy":%s,"extra":"%s","bin":"%s"}\n' \
     "$size" "$(( kib / 1024 ))" "$wall" "${acc:-null}" "$*" "$BIN"
   rm -rf "$run" "$log"
