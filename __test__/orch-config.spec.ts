@@ -37,7 +37,8 @@ test('the paper preset is the defaults with the reference loop; cpu-small is sma
       train: { ...paper.train, warmupEnd: 'plateau' },
     },
   )
-  t.deepEqual({ ...paper, man: defaults.man, train: defaults.train }, defaults)
+  t.deepEqual({ ...paper, man: defaults.man, train: defaults.train, runtime: defaults.runtime }, defaults)
+  t.deepEqual(paper.runtime, { ...defaults.runtime, precision: 'fp32' })
   const small = resolveConfig({}, 'cpu-small')
   t.true(small.train.imageSize < 100)
   t.true(small.train.epochs < 20)

@@ -29,6 +29,8 @@ test('the paper preset spells out the reference for every option that deviates f
   t.is(paper.man.relabel, 'none')
   t.is(paper.train.warmupEnd, 'fixed')
   t.is(paper.train.warmup, 10)
+  t.is(paper.runtime.precision, 'fp32')
+  t.is(resolveConfig({}).runtime.precision, undefined, "the default is 'auto', applied in trainer-options.ts")
   // A user's own settings still win over the preset.
   t.is(resolveConfig({ man: { consistencyGradient: 'strong' } }, 'paper').man.consistencyGradient, 'strong')
 })

@@ -263,6 +263,22 @@ fn predictions_are_argmaxes_and_ensemble_probabilities() {
 }
 
 #[test]
+fn predictions_are_float32_whatever_the_steps_compute_in() {
+    // A bf16 trainer's predictions (test accuracy, co-division) must be what the saved model gives in fp32.
+    let xs = images(6, 32, 11.0);
+    let mut opts = train_support::options(3, 6);
+    opts.precision = PrecisionRequest::Bf16;
+    let bf16 = man_core::train::Trainer::new(&opts).unwrap();
+    let fp32 = trainer(3, 6);
+    assert_same_state(&bf16, &fp32);
+    let (a, b) = (bf16.predict_tensors(&xs, true).unwrap(), fp32.predict_tensors(&xs, true).unwrap());
+    assert_eq!(a, b);
+    // The same networks' logits in bf16 are not bit-equal to fp32's: the check above can fail.
+    let (l16, l32) = (bf16.network_logits(0, &xs, false).unwrap(), fp32.network_logits(0, &xs, false).unwrap());
+    assert!(!l16.equal(&l32));
+}
+
+#[test]
 fn bad_arguments_are_shape_errors_naming_the_argument() {
     let mut t = trainer(3, 8);
     let xs = images(2, 32, 0.0);

@@ -360,7 +360,12 @@ impl Trainer {
 
     /// Float32 logits of network `k`; bf16 autocast inside when enabled.
     pub(super) fn logits(&self, k: usize, xs: &Tensor, train: bool) -> Result<Tensor> {
-        let bf16 = self.precision == Precision::Bf16;
+        self.logits_in(self.precision, k, xs, train)
+    }
+
+    /// Float32 logits of network `k`, computed in `precision`.
+    fn logits_in(&self, precision: Precision, k: usize, xs: &Tensor, train: bool) -> Result<Tensor> {
+        let bf16 = precision == Precision::Bf16;
         let out = super::autocast::bf16(bf16, self.device, || self.nets[k].forward(xs, train))?;
         Ok(out.f_to_kind(Kind::Float)?)
     }
@@ -646,6 +651,9 @@ fn joint_loss(logits: [&Tensor; 2], n: i64, ints: &Tensor, sizes: (i64, i64, i64
 impl Trainer {
     /// Eval mode, no gradient: argmax of each network and, if asked, the
     /// ensemble's softmax (softmax of the mean of the two networks' logits), N×C row-major.
+    /// Always in float32, whatever the training steps compute in: a run's
+    /// test accuracy and co-division are then what the saved model gives
+    /// (`loadModel`, `eval`, ONNX), on any machine.
     pub fn predict_tensors(&self, xs: &Tensor, with_probs: bool) -> Result<Prediction> {
         let _guard = tch::no_grad_guard();
         let size = xs.size();
@@ -653,8 +661,8 @@ impl Trainer {
             return Err(ManError::Shape(format!("images must be N×3×H×W, got shape {size:?}")));
         }
         let xs = self.to_device(xs)?;
-        let l1 = self.logits(0, &xs, false)?;
-        let l2 = self.logits(1, &xs, false)?;
+        let l1 = self.logits_in(Precision::Fp32, 0, &xs, false)?;
+        let l2 = self.logits_in(Precision::Fp32, 1, &xs, false)?;
         // Both argmaxes in one transfer: one host synchronisation per batch.
         let both = Tensor::f_stack(&[l1.f_argmax(1, false)?, l2.f_argmax(1, false)?], 0)?;
         let both = Vec::<i32>::try_from(&both.f_flatten(0, -1)?.f_to_kind(Kind::Int)?.f_to_device(Device::Cpu)?)?;
