@@ -283,6 +283,8 @@ export interface BindingTrainerOptions {
   backward?: string
   /** 'auto' (bf16 autocast on a CPU with AMX or AVX-512-BF16, fp32 elsewhere) | 'fp32' (when absent: exact, for parity) | 'bf16'. Master weights and Adam's state stay fp32. */
   precision?: string
+  /** 'lean' (the addon's setting at load: every block of 1 MiB or more mapped and returned when freed, the smallest peak) | 'fast' (blocks up to 32 MiB kept for reuse: fewer page faults, a higher peak). Process-wide; absent leaves it as it is; MALLOC_MMAP_THRESHOLD_ in the environment wins. */
+  allocator?: string
 }
 
 /**

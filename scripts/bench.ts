@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--quick] [--data DIR] [--device auto|cpu|cuda] [--threads N]
  *                    [--size PX] [--batch N] [--steps N] [--skip a,b] [--out FILE]
- *                    [--precision auto|fp32|bf16] [--backward per-network|once]
+ *                    [--precision auto|fp32|bf16] [--backward per-network|once] [--allocator lean|fast]
  *                    [--epoch-sizes PX,PX] [--epoch-images N] [--repeats N]
  * sections: pipeline, steps, reference, batches (epochs at batch 64 next to the baseline), codivide, epochs, memory
  */
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '0' },
     precision: { type: 'string', default: 'auto' },
     backward: { type: 'string', default: 'per-network' },
+    allocator: { type: 'string', default: 'lean' },
     'epoch-sizes': { type: 'string' },
     'epoch-images': { type: 'string' },
     repeats: { type: 'string' },
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
   const threads = intArg('threads', args.threads, 0)
   if (!['auto', 'fp32', 'bf16'].includes(args.precision!)) throw new Error(`Invalid value for option --precision: ${args.precision} (auto, fp32 or bf16)`)
   if (!['per-network', 'once'].includes(args.backward!)) throw new Error(`Invalid value for option --backward: ${args.backward} (per-network or once)`)
+  if (!['lean', 'fast'].includes(args.allocator!)) throw new Error(`Invalid value for option --allocator: ${args.allocator} (lean or fast)`)
   const epochSizes = (args['epoch-sizes'] ?? (cuda ? '224' : quick ? '112' : '112,224')).split(',').map((v) => intArg('epoch-sizes', v, 0))
   if (threads > 0) callNativeSync(() => binding.setThreads(threads))
   const cores = describeMachine(binding, null).cores
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
       repeats: intArg('repeats', args.repeats, quick ? 1 : 3),
       precision: args.precision!,
       backward: args.backward!,
+      allocator: args.allocator!,
     },
     pipeline: { sizes: [112, 224], threads: [...new Set([1, cores])], batch: quick ? 32 : 64, minMs: quick ? 300 : 1000 },
     steps: {

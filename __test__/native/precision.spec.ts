@@ -23,12 +23,16 @@ test('auto takes bf16 on the CPU exactly when it has AMX or AVX-512-BF16', (t) =
   t.is(info.cpuAutoPrecision, native ? 'bf16' : 'fp32')
 })
 
-test('an unknown precision or backward is a configuration error', (t) => {
+test('an unknown precision, backward or allocator is a configuration error', (t) => {
   const e = t.throws(() => create('fp16'), { instanceOf: ManError })
   t.is(e?.code, 'ERR_MAN_CONFIG')
   t.regex(e!.message, /'auto', 'fp32' or 'bf16'/)
   const b = t.throws(() => create('fp32', 'twice'), { instanceOf: ManError })
   t.regex(b!.message, /'per-network' or 'once'/)
+  const options = trainerOptions(resolveConfig({ runtime: { device: 'cpu' } }), 2)
+  const a = t.throws(() => callNativeSync(() => getBinding().Trainer.create({ ...options, allocator: 'huge' })), { instanceOf: ManError })
+  t.is(a?.code, 'ERR_MAN_CONFIG')
+  t.regex(a!.message, /'lean' or 'fast'/)
 })
 
 // Without native bf16 (as on the development machine) libtorch emulates it, slower than fp32: few, small steps.

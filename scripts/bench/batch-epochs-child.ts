@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   )
   await callNative(() => ds.scan())
   const config = resolveConfig({
-    runtime: { device: o.device, threads: o.threads, precision: o.precision as 'auto', backward: o.backward as 'once' },
+    runtime: { device: o.device, threads: o.threads, precision: o.precision as 'auto', backward: o.backward as 'once', allocator: o.allocator as 'lean' },
   })
   const trainer = callNativeSync(() => binding.Trainer.create(trainerOptions(config, o.numClasses)))
   const n = o.paths.length
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const peak = process.resourceUsage().maxRSS / 1024
   const info = binding.runtimeInfo()
   const precision = o.precision === 'auto' ? info.cpuAutoPrecision : o.precision
-  process.stdout.write(`${JSON.stringify({ ...sideTimes(n, runs, peak), precision, threads: info.threads })}\n`)
+  process.stdout.write(`${JSON.stringify({ ...sideTimes(n, runs, peak), precision, allocator: o.allocator, threads: info.threads })}\n`)
 }
 
 main().catch((err: unknown) => {

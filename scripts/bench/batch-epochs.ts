@@ -38,6 +38,8 @@ export interface BatchEpochOptions {
   precision: string
   /** runtime.backward of man-fer's side. */
   backward: string
+  /** runtime.allocator of man-fer's side. */
+  allocator: string
   lambda: number
   omega: number
   gamma: number
@@ -63,7 +65,7 @@ export interface BatchEpochs {
   repeats: number
   /** 1-minute load average before man-fer's runs and before the baseline's. */
   loadAverage: { manFer: number; reference: number }
-  manFer: (SideTimes & { precision: string; threads: number }) | { error: string }
+  manFer: (SideTimes & { precision: string; allocator: string; threads: number }) | { error: string }
   reference: (SideTimes & { python: string; torch: string; threads: number }) | { error: string }
 }
 

@@ -168,6 +168,10 @@ export const runtimeSchema = z
       .enum(['per-network', 'once'])
       .optional()
       .describe("'per-network' (default): each network back-propagated before the other's forward passes, about half the peak memory, the same weights; 'once': both networks' graphs alive, one backward pass (the reference)"),
+    allocator: z
+      .enum(['lean', 'fast'])
+      .optional()
+      .describe("'lean' (default): tensors of 1 MiB or more are mapped and returned to the system when freed, the smallest peak memory; 'fast': blocks up to 32 MiB are kept for reuse, fewer page faults, faster steps, a higher peak (docs/performance.md). Process-wide, glibc only; MALLOC_MMAP_THRESHOLD_ in the environment wins"),
     evalBatchSize: positiveInt().default(256).describe('batch size of prediction passes (co-division, evaluation)'),
   })
   .prefault({})

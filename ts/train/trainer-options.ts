@@ -16,5 +16,6 @@ export function trainerOptions(config: ManConfig, numClasses: number): BindingTr
     mixedPrecision: config.runtime.mixedPrecision,
     precision: config.runtime.precision ?? 'auto',
     backward: config.runtime.backward ?? 'per-network',
+    allocator: config.runtime.allocator ?? 'lean',
   }
 }

@@ -109,22 +109,86 @@ pub const MALLOC_ARENAS: i32 = 2;
 /// explicit `MALLOC_MMAP_THRESHOLD_`, `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES`
 /// wins. Elsewhere than glibc it does nothing and returns false.
 pub fn tune_allocator() -> bool {
+    let mapped = set_allocator(Allocator::Lean);
+    let arenas = set_malloc_param("MALLOC_ARENA_MAX", "arena_max", ARENA_MAX_PARAM, MALLOC_ARENAS);
+    mapped || arenas
+}
+
+/// How the C allocator serves tensor memory (`runtime.allocator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Allocator {
+    /// Blocks of [`MMAP_THRESHOLD`] or more mapped on their own and returned
+    /// at once when freed: the smallest peak, a page fault per page of every
+    /// large activation of every step.
+    #[default]
+    Lean,
+    /// Blocks up to [`FAST_MMAP_THRESHOLD`] served from the heap and kept
+    /// for reuse (glibc's own behaviour once its dynamic threshold has
+    /// risen): fewer page faults, a higher peak.
+    Fast,
+}
+
+impl Allocator {
+    pub fn parse(name: &str) -> crate::Result<Self> {
+        match name {
+            "lean" => Ok(Self::Lean),
+            "fast" => Ok(Self::Fast),
+            other => Err(crate::ManError::Config(format!("allocator must be 'lean' or 'fast', got '{other}'"))),
+        }
+    }
+}
+
+/// `fast`'s mmap threshold: the most glibc accepts (its dynamic threshold's ceiling on 64-bit).
+pub const FAST_MMAP_THRESHOLD: i32 = 32 << 20;
+/// `fast`'s trim threshold (twice the mmap threshold, as glibc sets it when it raises the threshold itself).
+pub const FAST_TRIM_THRESHOLD: i32 = 64 << 20;
+/// glibc's default trim threshold, which `lean` keeps.
+const DEFAULT_TRIM_THRESHOLD: i32 = 128 << 10;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const ARENA_MAX_PARAM: i32 = libc::M_ARENA_MAX;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+const ARENA_MAX_PARAM: i32 = 0;
+
+/// Sets one glibc malloc parameter unless the environment already does
+/// (`env`, or `tunable` in `GLIBC_TUNABLES`); returns whether it did.
+fn set_malloc_param(env: &str, tunable: &str, param: i32, value: i32) -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-        let set = |env: &str, tunable: &str, param: i32, value: i32| {
-            if std::env::var_os(env).is_some() || tunables.contains(tunable) {
-                return false;
-            }
-            // SAFETY: mallopt only sets a parameter of the allocator, under its own lock.
-            unsafe { libc::mallopt(param, value) == 1 }
-        };
-        let mapped = set("MALLOC_MMAP_THRESHOLD_", "mmap_threshold", libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-        let arenas = set("MALLOC_ARENA_MAX", "arena_max", libc::M_ARENA_MAX, MALLOC_ARENAS);
-        mapped || arenas
+        if std::env::var_os(env).is_some() || tunables.contains(tunable) {
+            return false;
+        }
+        // SAFETY: mallopt only sets a parameter of the allocator, under its own lock.
+        unsafe { libc::mallopt(param, value) == 1 }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
+        let _ = (env, tunable, param, value);
+        false
+    }
+}
+
+/// Switches the process's allocator to `mode` (process-wide: every trainer
+/// and dataset of the process shares it) and says whether it could: not
+/// where `MALLOC_MMAP_THRESHOLD_` (or `GLIBC_TUNABLES`' mmap_threshold) is
+/// set, which wins, nor elsewhere than glibc. The addon starts `Lean`.
+pub fn set_allocator(mode: Allocator) -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let (mmap, trim) = match mode {
+            Allocator::Lean => (MMAP_THRESHOLD, DEFAULT_TRIM_THRESHOLD),
+            Allocator::Fast => (FAST_MMAP_THRESHOLD, FAST_TRIM_THRESHOLD),
+        };
+        let mapped = set_malloc_param("MALLOC_MMAP_THRESHOLD_", "mmap_threshold", libc::M_MMAP_THRESHOLD, mmap);
+        if mapped {
+            set_malloc_param("MALLOC_TRIM_THRESHOLD_", "trim_threshold", libc::M_TRIM_THRESHOLD, trim);
+        }
+        mapped
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = mode;
         false
     }
 }

@@ -10,6 +10,7 @@ use napi::bindgen_prelude::{AsyncTask, Float32Array, Int32Array, Uint32Array};
 use napi_derive::napi;
 
 use man_core::train::{checkpoint, AdamConfig, Backward, LossWeights, StepStats, Trainer, TrainerOptions};
+use man_core::runtime::Allocator;
 use man_core::train::precision::PrecisionRequest;
 use man_core::Result;
 
@@ -41,6 +42,8 @@ pub struct BindingTrainerOptions {
     pub backward: Option<String>,
     /// 'auto' (bf16 autocast on a CPU with AMX or AVX-512-BF16, fp32 elsewhere) | 'fp32' (when absent: exact, for parity) | 'bf16'. Master weights and Adam's state stay fp32.
     pub precision: Option<String>,
+    /// 'lean' (the addon's setting at load: every block of 1 MiB or more mapped and returned when freed, the smallest peak) | 'fast' (blocks up to 32 MiB kept for reuse: fewer page faults, a higher peak). Process-wide; absent leaves it as it is; MALLOC_MMAP_THRESHOLD_ in the environment wins.
+    pub allocator: Option<String>,
 }
 
 /// Both networks' predictions for the requested samples.
@@ -141,7 +144,11 @@ impl JsTrainer {
     #[napi(factory)]
     pub fn create(options: BindingTrainerOptions) -> napi::Result<Self> {
         run_sync(|| {
+            let allocator = options.allocator.as_deref().map(Allocator::parse).transpose()?;
             let trainer = Trainer::new(&trainer_options(&options)?)?;
+            if let Some(mode) = allocator {
+                man_core::runtime::set_allocator(mode);
+            }
             let device = trainer.device_name();
             let lr = AtomicU64::new(trainer.lr().to_bits());
             Ok(JsTrainer { shared: Arc::new(Shared { trainer: Mutex::new(trainer), lr }), device })
