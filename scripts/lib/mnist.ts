@@ -70,6 +70,12 @@ export function mnistFolder(
   }
   write('train', 0, train)
   write('test', train, test)
-  renameSync(tmp, dir)
+  try {
+    renameSync(tmp, dir)
+  } catch (err) {
+    // Another bench started side by side wrote the same folder first: its copy is identical (same seed).
+    if (!existsSync(path.join(dir, 'train'))) throw err
+    rmSync(tmp, { recursive: true, force: true })
+  }
   return dir
 }
