@@ -155,7 +155,7 @@ export function printReport(r: Report): Summary {
         ? [name, 'failed', '-', '-', '-', '-', '-', '-', x.error.split('\n')[0]!]
         : [name, x.warmupEpochS, x.warmupImagesPerS, x.predictS, x.predictImagesPerS, x.coDivisionEpochS, x.coDivisionImagesPerS, x.peakRssMiB, '']
     const v = epochsVsReference(b)
-    const precision = 'error' in b.manFer ? '' : `, ${b.manFer.precision}, allocator ${b.manFer.allocator ?? 'lean'}`
+    const precision = 'error' in b.manFer ? '' : `, ${b.manFer.precision}, allocator ${b.manFer.allocator}`
     table(
       `epochs at ${b.size} px, batch ${b.batch} (${b.images} images, predictions in batches of ${b.evalBatch}${precision}; median of ${b.repeats}; load average ${b.loadAverage.manFer} / ${b.loadAverage.reference})`,
       ['side', 'warm-up s', 'images/s', 'predict s', 'images/s', 'co-division s', 'images/s', 'peak RSS MiB', ''],
