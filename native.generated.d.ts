@@ -28,6 +28,14 @@ export interface BindingLossWeights {
    * batch, so every sample weighs alike (`man.subsetWeighting: 'batch'`).
    */
   batchShare: boolean
+  /**
+   * None: the noisy subset learns by consistency, MSE between the softmax
+   * of its weak and strong views (the reference); a threshold τ: each
+   * network's strong view learns, by cross-entropy, the class of the two
+   * networks' mean softmax on the weak view where that reaches τ
+   * (`man.noisyLoss: 'pseudo-label'`, `losses::pseudo_label`).
+   */
+  pseudoThreshold?: number
 }
 
 /** What one training step did. */

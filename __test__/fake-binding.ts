@@ -97,6 +97,8 @@ export interface FakeStep {
   joint: boolean | null
   /** Co-division steps: each subset's term weighted by its share of the batch. */
   batchShare: boolean | null
+  /** Co-division steps: the pseudo-label threshold of the noisy term (null: consistency). */
+  pseudoThreshold: number | null
   lr: number
   /** The batch announced as next (prepared ahead by the real addon); null when none was. */
   next: { indices: number[]; codes: number[] | null } | null
@@ -253,6 +255,7 @@ export class FakeTrainer implements BindingTrainer {
       detachWeak: weights?.detachWeak ?? null,
       joint: weights?.joint ?? null,
       batchShare: weights?.batchShare ?? null,
+      pseudoThreshold: weights?.pseudoThreshold ?? null,
       lr: this.state.lr,
       next: next == null ? null : { indices: Array.from(next.indices), codes: next.codes == null ? null : Array.from(next.codes) },
     })

@@ -27,6 +27,7 @@ test('the paper preset spells out the reference for every option that deviates f
   t.is(paper.man.lambdaRamp, 'run')
   t.is(paper.man.noisyBound, 'none')
   t.is(paper.man.relabel, 'none')
+  t.is(paper.man.noisyLoss, 'consistency')
   t.is(paper.train.warmupEnd, 'fixed')
   t.is(paper.train.warmup, 10)
   t.is(paper.runtime.precision, 'fp32')
@@ -100,6 +101,22 @@ test.serial("subsetWeighting 'batch' asks every co-division step to weigh each s
     ['subset', false],
   ]),
 )
+
+test.serial("noisyLoss 'pseudo-label' gives every co-division step the threshold; 'consistency' none", async (t) => {
+  for (const [man, expected] of [
+    [{ noisyLoss: 'pseudo-label', pseudoThreshold: 0.7 }, 0.7],
+    [{ noisyLoss: 'pseudo-label' }, 0.95],
+    [{ noisyLoss: 'consistency', pseudoThreshold: 0.7 }, null],
+  ] as const) {
+    const fake = install()
+    const dir = await tempDir(t)
+    await train(tinyConfig(dir, { train: { epochs: 3 }, man }), { dataset: makeIndex({ train: 12, test: 4 }) })
+    const steps = fake.steps.filter((s) => s.kind === 'co-division')
+    t.true(steps.length > 0)
+    t.deepEqual([...new Set(steps.map((s) => s.pseudoThreshold))], [expected], JSON.stringify(man))
+    setBinding(undefined)
+  }
+})
 
 test.serial("lambdaRamp 'co-division' starts λ's ramp at the first co-division epoch", async (t) => {
   const fake = install()

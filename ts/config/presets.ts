@@ -5,7 +5,7 @@ export const presets = {
   /** The published setting (docs/method.md): the reference loop and float32, spelled out. */
   paper: {
     train: { imageSize: 224, batchSize: 128, epochs: 100, warmup: 10, warmupEnd: 'fixed' },
-    man: { coDivisionView: 'weak', consistencyGradient: 'both', subsetPasses: 'separate', subsetWeighting: 'subset', lambdaRamp: 'run', noisyBound: 'none', relabel: 'none' },
+    man: { coDivisionView: 'weak', consistencyGradient: 'both', subsetPasses: 'separate', subsetWeighting: 'subset', lambdaRamp: 'run', noisyBound: 'none', noisyLoss: 'consistency', relabel: 'none' },
     // The reference computes in float32; 'auto' would take bf16 on a CPU with AMX or AVX-512-BF16.
     runtime: { precision: 'fp32' },
   },

@@ -139,6 +139,18 @@ export const manSchema = z
       .describe(
         "'first': no co-division after the first holds more noisy samples than the first did; the excess (given label most likely) become ambiguous",
       ),
+    noisyLoss: z
+      .enum(['consistency', 'pseudo-label'])
+      .default('consistency')
+      .describe(
+        "what the noisy subset learns: 'consistency' (MSE between the softmax of its weak and strong views, as the reference) or 'pseudo-label' (each network's strong view learns by cross-entropy the class of the two networks' mean prediction on the weak view, where that prediction's confidence reaches pseudoThreshold)",
+      ),
+    pseudoThreshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.95)
+      .describe("with noisyLoss 'pseudo-label': the confidence a noisy sample's pseudo-label needs to train"),
     relabel: z
       .enum(['none', 'agreed'])
       .default('none')

@@ -258,6 +258,7 @@ export async function trainOneEpoch(
           detachWeak: config.man.consistencyGradient === 'strong',
           joint: config.man.subsetPasses === 'joint',
           batchShare: config.man.subsetWeighting === 'batch',
+          ...(config.man.noisyLoss === 'pseudo-label' && { pseudoThreshold: config.man.pseudoThreshold }),
         }
   for (let b = startBatch; b < order.batches; b++) {
     // Data-parallel: this rank's shard of the global batch (the whole batch on one rank).

@@ -94,3 +94,37 @@ fn bad_arguments_are_shape_errors_naming_the_argument() {
     let e = loss_api::consistency(&L1, &L2, 3, 3).unwrap_err();
     assert!(e.to_string().contains("weak"), "{e}");
 }
+
+fn rows(values: &[f64], cols: i64) -> Tensor {
+    Tensor::from_slice(values).view([-1, cols]).to_kind(Kind::Double)
+}
+
+#[test]
+fn pseudo_label_trains_the_strong_view_on_the_confident_ensemble_class() {
+    let nine = 9f64.ln();
+    // Row 1: both networks (0.9, 0.1): class 0 at confidence 0.9. Row 2: (0.9, 0.1) and (0.2, 0.8):
+    // each network alone is confident, their mean (0.55, 0.45) is not.
+    let w1 = rows(&[nine, 0.0, nine, 0.0], 2);
+    let w2 = rows(&[nine, 0.0, 0.0, 4f64.ln()], 2);
+    // Strong views: row 1 uniform, CE = log 2; row 2 CE = log(1 + e⁻¹) against class 0 if it counted.
+    let s1 = rows(&[0.0, 0.0, 1.0, 0.0], 2).set_requires_grad(true);
+    let s2 = rows(&[0.0, 0.0, 1.0, 0.0], 2).set_requires_grad(true);
+    let w1 = w1.set_requires_grad(true);
+    let w2 = w2.set_requires_grad(true);
+    // Threshold 0.8: row 1 only, the mean over both rows (row 2 counts 0).
+    let loss = losses::pseudo_label([&w1, &w2], [&s1, &s2], 0.8).unwrap();
+    close(loss.double_value(&[]), 2f64.ln() / 2.0);
+    // Threshold 0.5: row 2 counts too, with the mean's class 0.
+    let all = losses::pseudo_label([&w1, &w2], [&s1, &s2], 0.5).unwrap();
+    close(all.double_value(&[]), (2f64.ln() + (1.0 + (-1f64).exp()).ln()) / 2.0);
+    // Above every confidence nothing trains.
+    close(losses::pseudo_label([&w1, &w2], [&s1, &s2], 0.95).unwrap().double_value(&[]), 0.0);
+    // The weak views are targets only: gradient reaches the strong views alone.
+    loss.backward();
+    assert!(!w1.grad().defined() && !w2.grad().defined());
+    let g: Vec<f64> = Vec::try_from(s1.grad().flatten(0, -1)).unwrap();
+    // d/ds of ½·(mean over 2 rows of CE): row 1 gets ½·½·(softmax − onehot) = ¼·(½ − 1, ½) , row 2 nothing.
+    for (got, want) in g.iter().zip([-0.125, 0.125, 0.0, 0.0]) {
+        close(*got, want);
+    }
+}

@@ -326,3 +326,22 @@ fn bf16_autocast_sets_and_restores_each_devices_autocast_state() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn a_pseudo_label_threshold_replaces_the_consistency_term() {
+    let weak = images(4, 32, 13.0);
+    let strong = images(4, 32, 14.0);
+    let labels = [0, 1, 2, 1];
+    for base in [W, JOINT] {
+        let consistency = trainer(3, 8).codivision_step_tensors(&weak, Some(&strong), &labels, &[2; 4], base).unwrap();
+        // Threshold 0: every noisy sample trains on the class the networks give it, a cross-entropy.
+        let every = LossWeights { pseudo_threshold: Some(0.0), ..base };
+        let s = trainer(3, 8).codivision_step_tensors(&weak, Some(&strong), &labels, &[2; 4], every).unwrap();
+        assert!(s.loss_noisy > 0.0 && s.loss_noisy != consistency.loss_noisy, "joint: {}", base.joint);
+        rel_close(s.loss, W.gamma * s.loss_noisy);
+        // A threshold no untrained network's mean prediction reaches: nothing to learn.
+        let none = LossWeights { pseudo_threshold: Some(0.999), ..base };
+        let s = trainer(3, 8).codivision_step_tensors(&weak, Some(&strong), &labels, &[2; 4], none).unwrap();
+        assert_eq!(s.loss_noisy, 0.0, "joint: {}", base.joint);
+    }
+}

@@ -34,3 +34,21 @@ pub fn consistency(weak: &Tensor, strong: &Tensor) -> Result<Tensor> {
     let q = strong.f_softmax(1, None)?;
     Ok(p.f_mse_loss(&q, Reduction::Mean)?)
 }
+
+/// The noisy subset's loss under `man.noisyLoss: 'pseudo-label'` (a deviation
+/// from the reference, docs/method.md): the two networks' mean softmax on the
+/// weak views, without gradient, gives each sample a class and a confidence;
+/// each network's strong-view logits learn that class by cross-entropy where
+/// the confidence reaches `threshold`. The mean runs over all samples, those
+/// under the threshold counting 0 (as FixMatch). Returns ½(L1 + L2).
+pub fn pseudo_label(weak: [&Tensor; 2], strong: [&Tensor; 2], threshold: f64) -> Result<Tensor> {
+    let p1 = weak[0].f_detach()?.f_softmax(1, None)?;
+    let p2 = weak[1].f_detach()?.f_softmax(1, None)?;
+    let (confidence, class) = p1.f_add(&p2)?.f_mul_scalar(0.5)?.f_max_dim(1, false)?;
+    let term = |logits: &Tensor| -> Result<Tensor> {
+        let per_sample = logits.f_cross_entropy_loss::<Tensor>(&class, None, Reduction::None, -100, 0.0)?;
+        let mask = confidence.f_ge(threshold)?.f_to_kind(per_sample.kind())?;
+        Ok(per_sample.f_mul(&mask)?.f_mean(None)?)
+    };
+    Ok(term(strong[0])?.f_add(&term(strong[1])?)?.f_mul_scalar(0.5)?)
+}

@@ -86,12 +86,18 @@ pub struct LossWeights {
     /// reference); true: each term is scaled by its subset's share of the
     /// batch, so every sample weighs alike (`man.subsetWeighting: 'batch'`).
     pub batch_share: bool,
+    /// None: the noisy subset learns by consistency, MSE between the softmax
+    /// of its weak and strong views (the reference); a threshold τ: each
+    /// network's strong view learns, by cross-entropy, the class of the two
+    /// networks' mean softmax on the weak view where that reaches τ
+    /// (`man.noisyLoss: 'pseudo-label'`, `losses::pseudo_label`).
+    pub pseudo_threshold: Option<f64>,
 }
 
 impl LossWeights {
     /// The reference's step: gradient through both views, a pass per subset.
     pub const fn new(lambda: f64, omega: f64, gamma: f64) -> Self {
-        LossWeights { lambda, omega, gamma, detach_weak: false, joint: false, batch_share: false }
+        LossWeights { lambda, omega, gamma, detach_weak: false, joint: false, batch_share: false, pseudo_threshold: None }
     }
 }
 
@@ -255,12 +261,16 @@ pub(super) fn ambiguous_terms(l1: &Tensor, l2: &Tensor, ys: &Tensor, w: LossWeig
 }
 
 /// Ln = ½(MSE(softmax w1, softmax s1) + MSE(softmax w2, softmax s2)), added
-/// with weight γ (times `factor`); the weak logits are detached here when the weights say so.
+/// with weight γ (times `factor`); the weak logits are detached here when the
+/// weights say so. With `pseudo_threshold`, Ln is `losses::pseudo_label` instead.
 pub(super) fn noisy_terms(weak: [&Tensor; 2], strong: [&Tensor; 2], ys: &Tensor, w: LossWeights, factor: f64, pending: &mut Pending) -> Result<()> {
     let target = |t: &Tensor| if w.detach_weak { t.f_detach() } else { Ok(t.shallow_clone()) };
-    let ln = losses::consistency(&target(weak[0])?, strong[0])?
-        .f_add(&losses::consistency(&target(weak[1])?, strong[1])?)?
-        .f_mul_scalar(0.5)?;
+    let ln = match w.pseudo_threshold {
+        Some(threshold) => losses::pseudo_label(weak, strong, threshold)?,
+        None => losses::consistency(&target(weak[0])?, strong[0])?
+            .f_add(&losses::consistency(&target(weak[1])?, strong[1])?)?
+            .f_mul_scalar(0.5)?,
+    };
     pending.correct((count_correct(weak[0], ys)?, count_correct(weak[1], ys)?))?;
     add_to(&mut pending.loss, ln.f_mul_scalar(w.gamma * factor)?)?;
     pending.noisy = Some(ln);
