@@ -50,3 +50,20 @@ fn smoke_rejects_bad_shapes_with_an_error() {
     let err = man_core::smoke::resnet_forward_backward(1, 8, 7, 0).unwrap_err();
     assert_eq!(err.code(), "ERR_MAN_SHAPE");
 }
+
+#[test]
+fn head_init_is_pytorchs_linear_default() {
+    tch::manual_seed(0);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _net = ResNet18::new(&vs.root(), 7);
+    // nn.Linear(512, C): weight and bias U(±1/sqrt(512)), std bound/sqrt(3) ≈ 0.02552
+    // (tch's own linear default is U(±sqrt(6/512)), std 0.0625).
+    let bound = 1.0 / 512f64.sqrt();
+    for name in ["fc.weight", "fc.bias"] {
+        let t = vs.variables()[name].shallow_clone();
+        let max = t.abs().max().double_value(&[]);
+        assert!(max <= bound, "{name}: max |value| {max} > {bound}");
+    }
+    let std = vs.variables()["fc.weight"].std(true).double_value(&[]);
+    assert!((std - bound / 3f64.sqrt()).abs() < 0.002, "fc.weight std {std}");
+}

@@ -115,8 +115,12 @@ impl ResNet18 {
             layers.push(BasicBlock::new(&lp / "1", c_out, c_out, 1));
             c_in = c_out;
         }
-        // nn::linear's defaults are PyTorch's: U(±1/sqrt(fan_in)) for both tensors.
-        let fc = nn::linear(p / "fc", 512, num_classes, Default::default());
+        // PyTorch's nn.Linear (the reference's head): U(±1/sqrt(fan_in)) for both tensors.
+        // tch's default weight init is Kaiming-uniform with the ReLU gain, U(±sqrt(6/fan_in)),
+        // sqrt(6) times wider; only its bias default matches PyTorch's.
+        let bound = 1.0 / 512f64.sqrt();
+        let uniform = nn::Init::Uniform { lo: -bound, up: bound };
+        let fc = nn::linear(p / "fc", 512, num_classes, nn::LinearConfig { ws_init: uniform, bs_init: Some(uniform), bias: true });
         ResNet18 {
             conv1: conv(p / "conv1", 3, 64, 7),
             bn1: BatchNorm::new(p / "bn1", 64),
