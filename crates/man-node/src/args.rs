@@ -25,6 +25,15 @@ pub fn finite(name: &str, v: f64) -> Result<f64> {
     }
 }
 
+/// A number from 0 to 1 (a threshold on a probability).
+pub fn probability(name: &str, v: f64) -> Result<f64> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(ManError::Config(format!("{name} must be a number from 0 to 1, got {v}")))
+    }
+}
+
 pub fn view(name: &str) -> Result<View> {
     match name {
         "test" => Ok(View::Test),

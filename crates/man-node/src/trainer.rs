@@ -129,20 +129,12 @@ impl JsTrainer {
     }
 }
 
-fn probability(t: f64) -> Result<f64> {
-    if (0.0..=1.0).contains(&t) {
-        Ok(t)
-    } else {
-        Err(man_core::ManError::Config(format!("pseudoThreshold must be a number from 0 to 1, got {t}")))
-    }
-}
-
 fn checked_weights(w: LossWeights) -> Result<LossWeights> {
     Ok(LossWeights {
         lambda: args::finite("lambda", w.lambda)?,
         omega: args::finite("omega", w.omega)?,
         gamma: args::finite("gamma", w.gamma)?,
-        pseudo_threshold: w.pseudo_threshold.map(probability).transpose()?,
+        pseudo_threshold: w.pseudo_threshold.map(|t| args::probability("pseudoThreshold", t)).transpose()?,
         ..w
     })
 }

@@ -45,9 +45,9 @@ pub fn pseudo_label(weak: [&Tensor; 2], strong: [&Tensor; 2], threshold: f64) ->
     let p1 = weak[0].f_detach()?.f_softmax(1, None)?;
     let p2 = weak[1].f_detach()?.f_softmax(1, None)?;
     let (confidence, class) = p1.f_add(&p2)?.f_mul_scalar(0.5)?.f_max_dim(1, false)?;
+    let mask = confidence.f_ge(threshold)?.f_to_kind(strong[0].kind())?;
     let term = |logits: &Tensor| -> Result<Tensor> {
         let per_sample = logits.f_cross_entropy_loss::<Tensor>(&class, None, Reduction::None, -100, 0.0)?;
-        let mask = confidence.f_ge(threshold)?.f_to_kind(per_sample.kind())?;
         Ok(per_sample.f_mul(&mask)?.f_mean(None)?)
     };
     Ok(term(strong[0])?.f_add(&term(strong[1])?)?.f_mul_scalar(0.5)?)
