@@ -34,7 +34,7 @@ test('the paper preset is the defaults with the reference loop; cpu-small is sma
     { man: defaults.man, train: defaults.train },
     {
       man: { ...paper.man, coDivisionView: 'test', consistencyGradient: 'strong', subsetPasses: 'joint', subsetWeighting: 'batch', lambdaRamp: 'co-division', noisyBound: 'first' },
-      train: { ...paper.train, warmupEnd: 'plateau' },
+      train: paper.train,
     },
   )
   t.deepEqual({ ...paper, man: defaults.man, train: defaults.train, runtime: defaults.runtime }, defaults)

@@ -14,9 +14,9 @@
  * same budget; `ce` and `man` are the defaults, `--variant name=JSON` adds or
  * replaces one (a config merged over the cell's, e.g. for an ablation). The
  * budget (sizes, epochs, image size, batch) is set here; method settings stay
- * at the configuration's defaults unless a variant sets them. The most
- * warm-up epochs is half the budget (`train.warmup`); with the default
- * `train.warmupEnd` warm-up may end earlier.
+ * at the configuration's defaults unless a variant sets them. Warm-up is
+ * half the budget (`train.warmup`; with `train.warmupEnd: 'plateau'` it may
+ * end earlier).
  *
  *   node --import=tsx scripts/bench-noise.ts [--regimes scratch,pretrained]
  *     [--rates 0.2,0.4] [--seeds 1,2] [--variant NAME=JSON ...] [--only NAME,...]

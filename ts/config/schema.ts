@@ -72,7 +72,7 @@ export const trainSchema = z
       .describe("warm-up epochs (cross-entropy only) before co-division starts; with warmupEnd 'plateau', the most"),
     warmupEnd: z
       .enum(['fixed', 'plateau'])
-      .default('plateau')
+      .default('fixed')
       .describe(
         "'fixed': warm up for train.warmup epochs (the reference); 'plateau': stop once the networks' agreement with the given training labels gains less than warmupPlateau in an epoch (at least warmupMin epochs, at most train.warmup)",
       ),
